@@ -1,0 +1,53 @@
+"""The policy table: which role may do what. The one place access rules are written down.
+
+Views are guarded with ``@requires("permission")`` and API operations with
+``@api_requires("permission")`` (see ``openiop.accounts.access``); both read this table.
+The authorization-matrix test walks every URL and API operation against it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from openiop.accounts.roles import ALL_ROLES, Role
+
+
+@dataclass(frozen=True)
+class Permission:
+    code: str
+    description: str
+    roles: frozenset[str]
+
+
+def _p(code: str, description: str, *roles: str) -> Permission:
+    return Permission(code=code, description=description, roles=frozenset(roles))
+
+
+_EVERY_ROLE = tuple(sorted(ALL_ROLES))
+
+POLICY: dict[str, Permission] = {
+    p.code: p
+    for p in [
+        _p("home.view", "See the home screen of a site", *_EVERY_ROLE),
+        _p("profile.manage", "Change own password, second factor and API tokens", *_EVERY_ROLE),
+        _p("me.view", "Read own account, sites and roles through the API", *_EVERY_ROLE),
+        _p("staff.view", "List the staff of a site", Role.DIRECTOR),
+        _p("staff.manage", "Add, disable and re-enable staff of a site", Role.DIRECTOR),
+        # Auditors read the trail; by default they see no clinical content (DESIGN.md §1).
+        _p("audit.view", "Read the audit trail of a site", Role.AUDITOR),
+        _p("audit.export", "Export the audit trail as CSV", Role.AUDITOR),
+    ]
+}
+
+
+def role_may(role: str | None, permission: str) -> bool:
+    """Whether ``role`` holds ``permission``. Unknown permissions are a programming error."""
+    try:
+        rule = POLICY[permission]
+    except KeyError:
+        raise KeyError(f"{permission!r} is not in the policy table") from None
+    return role is not None and role in rule.roles
+
+
+def permissions_for(role: str | None) -> frozenset[str]:
+    return frozenset(code for code, rule in POLICY.items() if role in rule.roles)

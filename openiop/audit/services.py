@@ -1,0 +1,66 @@
+"""Writing the audit trail. Called by access helpers and services, never by guessing middleware."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.utils import timezone
+
+from openiop.audit.models import Action, AuditEvent, Outcome
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from openiop.accounts.models import Site, User
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    # REMOTE_ADDR only: a proxy's X-Forwarded-For is trusted by the proxy's own config, and
+    # gunicorn's --forwarded-allow-ips rewrites REMOTE_ADDR when it is.
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def record_event(
+    *,
+    action: Action | str,
+    request: HttpRequest | None = None,
+    actor: User | None = None,
+    actor_username: str = "",
+    site: Site | None = None,
+    role: str | None = None,
+    object_type: str = "",
+    object_id: object = "",
+    patient_id: int | None = None,
+    outcome: Outcome | str = Outcome.SUCCESS,
+    detail: str = "",
+) -> AuditEvent:
+    """Append one event. Who, where and from which client come from ``request`` when given."""
+    fields: dict[str, Any] = {}
+    if request is not None:
+        user = getattr(request, "user", None)
+        if actor is None and user is not None and user.is_authenticated:
+            actor = user
+        if site is None:
+            site = getattr(request, "site", None)
+        if role is None:
+            membership = getattr(request, "membership", None)
+            role = membership.role if membership is not None else ""
+        fields.update(
+            ip=client_ip(request),
+            user_agent=request.headers.get("User-Agent", "")[:300],
+            request_id=getattr(request, "request_id", ""),
+        )
+    return AuditEvent.objects.create(
+        occurred_at=timezone.now(),
+        actor=actor,
+        actor_username=(actor.get_username() if actor is not None else actor_username)[:150],
+        role=role or "",
+        site=site,
+        action=str(action),
+        object_type=object_type,
+        object_id=str(object_id)[:64] if object_id not in (None, "") else "",
+        patient_id=patient_id,
+        outcome=str(outcome),
+        detail=detail[:500],
+        **fields,
+    )

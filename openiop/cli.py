@@ -1,0 +1,23 @@
+"""The `openiop` command: Django's management commands with OpenIOP's settings."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv if argv is None else argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "openiop.settings")
+    if len(argv) > 1 and argv[1] == "demo":
+        # The demo runs on a laptop over plain HTTP: debug on, and the second factor off
+        # (the command says so when it starts). Explicit environment values still win.
+        os.environ.setdefault("DEBUG", "true")
+        os.environ.setdefault("REQUIRE_MFA", "false")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(argv)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,24 @@
+from django.http import HttpRequest, JsonResponse
+from django.urls import include, path, re_path
+from django.views.decorators.http import require_GET
+
+from openiop.api.api import api, not_found
+
+
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("api/v1/", api.urls),
+    re_path(r"^api/(?P<rest>.*)$", not_found),
+    path("", include("openiop.accounts.urls")),
+    path("audit/", include("openiop.audit.urls")),
+]
+
+handler400 = "openiop.errors.bad_request"
+handler403 = "openiop.errors.permission_denied"
+handler404 = "openiop.errors.page_not_found"
+handler500 = "openiop.errors.server_error"
