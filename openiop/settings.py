@@ -62,11 +62,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "openiop.accounts.middleware.SessionLifetimeMiddleware",
     "openiop.accounts.middleware.CurrentSiteMiddleware",
     "openiop.accounts.middleware.RequireMFAMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, so that a locked-out sign-in gets axes' response (AXES_LOCKOUT_TEMPLATE).
     "axes.middleware.AxesMiddleware",

@@ -22,3 +22,5 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 # Fast hashing: the suite creates many users; production keeps Django's default hasher.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Nothing is collected in tests; whitenoise serves from the apps' static folders.
+STATIC_ROOT = None
