@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django.contrib import auth
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.sessions.models import Session
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -153,7 +154,10 @@ def add_staff_member(
         credentials=credentials,
     )
     user.full_clean(exclude=["password"])
-    validate_password(password, user)
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.messages}) from exc
     user.set_password(password)
     user.save()
     membership = Membership(user=user, site=site, role=role)

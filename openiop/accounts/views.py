@@ -233,7 +233,7 @@ def staff_list_view(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/staff_list.html",
-        {"memberships": memberships, "mfa_users": mfa_users, "form": StaffForm()},
+        {"staff": memberships, "mfa_users": mfa_users, "form": StaffForm()},
     )
 
 
@@ -265,10 +265,15 @@ def staff_create_view(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"{user.display_name} was added.")
             return redirect("staff-list")
     memberships = Membership.objects.filter(site=request.site).select_related("user")  # type: ignore[attr-defined]
+    mfa_users = set(
+        TOTPDevice.objects.filter(confirmed=True, user__memberships__site=request.site).values_list(  # type: ignore[attr-defined]
+            "user_id", flat=True
+        )
+    )
     return render(
         request,
         "accounts/staff_list.html",
-        {"memberships": memberships, "mfa_users": set(), "form": form, "show_form": True},
+        {"staff": memberships, "mfa_users": mfa_users, "form": form, "show_form": True},
         status=422,
     )
 

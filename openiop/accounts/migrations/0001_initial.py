@@ -245,6 +245,7 @@ class Migration(migrations.Migration):
             constraint=models.UniqueConstraint(
                 django.db.models.functions.text.Lower("username"),
                 name="accounts_user_username_ci_unique",
+                violation_error_message="A user with that username already exists.",
             ),
         ),
         migrations.AddConstraint(
