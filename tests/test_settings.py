@@ -142,7 +142,12 @@ def test_it_defaults_to_sqlite_with_wal_and_full_sync(settings):
 
 def test_it_passes_the_deployment_checklist(tmp_path):
     env = {
-        **{k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"},
+        # Browser tests set DJANGO_ALLOW_ASYNC_UNSAFE in this process; a deployment never has it.
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if k not in {"DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+        },
         "DEBUG": "false",
         "SECRET_KEY": GOOD_KEY,
         "ALLOWED_HOSTS": "openiop.example.org",

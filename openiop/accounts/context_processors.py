@@ -16,13 +16,20 @@ class NavItem:
     label: str
     url_name: str
     permission: str
-    icon: str  # a short glyph; screen readers read the label
+    icon: str  # an SVG path (24x24 viewBox); screen readers read the label instead
 
+
+_HOME = "M3 11 12 3l9 8v10h-6v-6H9v6H3z"
+_PEOPLE = (
+    "M9 11a4 4 0 1 0 0-8 4 4 0 0 0 0 8zm7 0a3 3 0 1 0 0-6M1 21v-1a6 6 0 0 1 6-6h4"
+    "a6 6 0 0 1 6 6v1zm17-7a5 5 0 0 1 5 5v2h-4"
+)
+_SHIELD = "M12 2 4 5v6c0 5 3.4 9.4 8 11 4.6-1.6 8-6 8-11V5zm-1 14-4-4 1.4-1.4 2.6 2.6 5.6-5.6L18 9z"
 
 NAVIGATION: list[NavItem] = [
-    NavItem("Home", "home", "home.view", "⌂"),
-    NavItem("Staff", "staff-list", "staff.view", "👥"),
-    NavItem("Audit trail", "audit-list", "audit.view", "🛡"),
+    NavItem("Home", "home", "home.view", _HOME),
+    NavItem("Staff", "staff-list", "staff.view", _PEOPLE),
+    NavItem("Audit trail", "audit-list", "audit.view", _SHIELD),
 ]
 
 

@@ -11,6 +11,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django_otp import login as otp_login
@@ -31,12 +32,22 @@ def start_session(request: HttpRequest, user: User) -> None:
     request.session[LOGIN_AT_KEY] = now
     request.session[LAST_SEEN_KEY] = now
     request.session.save()
+    # Forget sessions that ended without a sign-out (expired cookies, closed browsers).
+    UserSession.objects.filter(user=user).exclude(
+        session_key__in=Session.objects.filter(expire_date__gt=timezone.now()).values("session_key")
+    ).delete()
     UserSession.objects.create(
         user=user,
         session_key=request.session.session_key,
         ip=request.META.get("REMOTE_ADDR") or None,
         user_agent=request.headers.get("User-Agent", "")[:300],
     )
+
+
+def live_sessions(user: User) -> QuerySet[UserSession]:
+    """The user's sessions that have not ended (signed out, expired or ended by a director)."""
+    live = Session.objects.filter(expire_date__gt=timezone.now()).values("session_key")
+    return UserSession.objects.filter(user=user, session_key__in=live).order_by("-created_at")
 
 
 def record_login(request: HttpRequest, user: User, *, detail: str) -> None:

@@ -18,7 +18,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from openiop.accounts import mfa, services
 from openiop.accounts.access import requires
 from openiop.accounts.forms import EnrolForm, SecondFactorForm, SignInForm, StaffForm, TokenForm
-from openiop.accounts.models import ApiToken, Membership, User, UserSession
+from openiop.accounts.models import ApiToken, Membership, User
 from openiop.accounts.policy import POLICY
 from openiop.audit.models import Action, AuditEvent
 
@@ -178,7 +178,7 @@ def profile_view(request: HttpRequest) -> HttpResponse:
             "tokens": ApiToken.objects.filter(user=user),
             "has_totp": mfa.has_confirmed_totp(user),
             "recovery_left": mfa.remaining_recovery_codes(user),
-            "sessions": UserSession.objects.filter(user=user).order_by("-created_at"),
+            "sessions": services.live_sessions(user),
             "this_session": request.session.session_key,
         },
     )

@@ -13,5 +13,5 @@ def describe(exc: ValidationError, *, labels: dict[str, str] | None = None) -> s
     parts = []
     for field, errors in exc.message_dict.items():
         label = "" if field == NON_FIELD_ERRORS else f"{labels.get(field, field)}: "
-        parts.extend(f"{label}{message}" for message in errors)
+        parts.append(label + " ".join(errors))
     return " ".join(parts)

@@ -28,14 +28,20 @@ LABELS = {
     "email": "--email",
     "credentials": "--credentials",
     "role": "--role",
+    "password": "Password not accepted",
 }
 
 
 def find_site(name: str) -> Site:
-    site = Site.objects.filter(name__iexact=name.strip()).first()
+    name = name.strip()
+    site = Site.objects.filter(name=name).first() or Site.objects.filter(name__iexact=name).first()
     if site is None:
         known = ", ".join(Site.objects.values_list("name", flat=True))
-        hint = f"Known sites: {known}." if known else "There are no sites yet; run addsite."
+        hint = (
+            f"Known sites: {known}."
+            if known
+            else "There are no sites yet; add one with `openiop addsite`."
+        )
         raise CommandError(f"Unknown site {name!r}. {hint}")
     return site
 
@@ -50,7 +56,7 @@ def parse_role(value: str) -> str:
 
 @transaction.atomic
 def add_membership(*, user: User, site: Site, role: str) -> Membership:
-    """Give an existing user a role at one more site, with the same audit event as a new user."""
+    """Give an existing user a role at one more site, and record it in the audit trail."""
     membership = Membership(user=user, site=site, role=role)
     membership.full_clean()
     membership.save()
@@ -103,10 +109,7 @@ class Command(BaseCommand):
                 credentials=options["credentials"],
             )
         except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                raise CommandError(describe(exc, labels=LABELS)) from exc
-            # Only the password validators raise without naming a field.
-            raise CommandError(f"Password not accepted: {describe(exc)}") from exc
+            raise CommandError(describe(exc, labels=LABELS)) from exc
         self.stdout.write(self.style.SUCCESS(f"Added {user.username} as {label} at {site.name}."))
 
     def add_site_to(self, user: User, *, site: Site, role: str) -> None:
