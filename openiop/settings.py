@@ -68,6 +68,7 @@ MIDDLEWARE = [
     "openiop.accounts.middleware.SessionLifetimeMiddleware",
     "openiop.accounts.middleware.CurrentSiteMiddleware",
     "openiop.accounts.middleware.RequireMFAMiddleware",
+    "openiop.accounts.middleware.NoStoreMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, so that a locked-out sign-in gets axes' response (AXES_LOCKOUT_TEMPLATE).
     "axes.middleware.AxesMiddleware",

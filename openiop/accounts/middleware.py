@@ -11,6 +11,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 
 from openiop.audit.models import Action
 from openiop.audit.services import record_event
@@ -102,3 +103,17 @@ class RequireMFAMiddleware:
             if settings.REQUIRE_MFA:
                 return redirect("mfa-setup")
         return self.get_response(request)
+
+
+class NoStoreMiddleware:
+    """Pages shown to a signed-in user may hold PHI: no browser or proxy may keep a copy,
+    so the back button after sign-out on a shared workstation shows nothing."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.user.is_authenticated and not request.path.startswith("/static/"):
+            patch_cache_control(response, no_store=True, private=True)
+        return response
