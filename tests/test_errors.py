@@ -68,3 +68,22 @@ def test_it_forbids_caching_pages_of_a_signed_in_user(client, tom, site):
     cache_control = client.get("/")["Cache-Control"]
     assert "no-store" in cache_control
     assert "private" in cache_control
+
+
+def test_it_allows_only_own_scripts(client, db):
+    policy = client.get("/login/")["Content-Security-Policy"]
+    assert "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy
+    assert "frame-ancestors 'none'" in policy
+
+
+def test_it_has_no_inline_script_in_templates():
+    import pathlib
+    import re
+
+    templates = pathlib.Path(__file__).resolve().parents[1] / "openiop" / "templates"
+    for path in templates.rglob("*.html"):
+        text = path.read_text()
+        assert not re.search(r"\son[a-z]+=", text), f"inline event handler in {path.name}"
+        for match in re.finditer(r"<script(?![^>]*\bsrc=)([^>]*)>", text):
+            assert "application/json" in match.group(1), f"inline script in {path.name}"
