@@ -77,3 +77,16 @@ def test_it_refuses_bad_options_before_doing_anything(recorder, args, message):
     with pytest.raises(CommandError, match=message):
         run(*args)
     assert recorder.calls == []
+
+
+def test_it_stops_when_collectstatic_fails(recorder, monkeypatch):
+    def broken(name: str, **options: Any) -> None:
+        raise ValueError("The file 'vendor/x.js.map' could not be found.")
+
+    monkeypatch.setattr(serve, "call_command", broken)
+    with pytest.raises(CommandError) as raised:
+        run()
+    assert str(raised.value) == (
+        "collectstatic failed: The file 'vendor/x.js.map' could not be found."
+    )
+    assert recorder.calls == []

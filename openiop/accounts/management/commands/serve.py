@@ -57,7 +57,12 @@ class Command(BaseCommand):
             self.stderr.write(
                 "DEBUG is on: never serve real patient data like this.", self.style.WARNING
             )
-        call_command("collectstatic", interactive=False, verbosity=0)
+        try:
+            call_command("collectstatic", interactive=False, verbosity=0)
+        except ValueError as exc:
+            # The manifest storage raises ValueError for a file that a CSS or JS file refers
+            # to but that is missing; without the manifest every page would fail, so stop here.
+            raise CommandError(f"collectstatic failed: {exc}") from exc
         argv = gunicorn_argv(host=options["host"], port=port, workers=workers)
         self.stdout.write(
             f"Serving OpenIOP on http://{options['host']}:{port} with {workers} gunicorn workers."
