@@ -12,10 +12,9 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from openiop.accounts.management.commands.adduser import add_membership
 from openiop.accounts.models import Membership, Site, User
 from openiop.accounts.roles import Role
-from openiop.accounts.services import add_site, add_staff_member
+from openiop.accounts.services import add_membership, add_site, add_staff_member
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - printed on purpose; demo databases only
 

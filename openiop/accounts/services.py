@@ -186,6 +186,26 @@ def add_staff_member(
     return user
 
 
+@transaction.atomic
+def add_membership(
+    *, user: User, site: Site, role: str, by: User | None = None, request: HttpRequest | None = None
+) -> Membership:
+    """Give an existing user a role at one more site, and record it in the audit trail."""
+    membership = Membership(user=user, site=site, role=role)
+    membership.full_clean()
+    membership.save()
+    record_event(
+        request=request,
+        actor=by,
+        site=site,
+        action=Action.CREATE,
+        object_type="membership",
+        object_id=membership.pk,
+        detail=f"{user.username} as {membership.get_role_display()}",
+    )
+    return membership
+
+
 def hash_token(raw: str) -> str:
     # Tokens carry 256 random bits, so one fast hash is enough (no password stretching needed).
     return hashlib.sha256(raw.encode()).hexdigest()

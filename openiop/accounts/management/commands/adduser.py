@@ -10,14 +10,11 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
 from openiop.accounts.management import describe
-from openiop.accounts.models import Membership, Site, User
+from openiop.accounts.models import Site, User
 from openiop.accounts.roles import Role
-from openiop.accounts.services import add_staff_member
-from openiop.audit.models import Action
-from openiop.audit.services import record_event
+from openiop.accounts.services import add_membership, add_staff_member
 
 PASSWORD_ENV = "OPENIOP_PASSWORD"  # noqa: S105 - the variable's name, not a password
 
@@ -52,22 +49,6 @@ def parse_role(value: str) -> str:
         if wanted in (role.value, role.label.lower().replace(" ", "_")):
             return role.value
     raise CommandError(f"Unknown role {value!r}. Valid roles: {', '.join(Role.values)}.")
-
-
-@transaction.atomic
-def add_membership(*, user: User, site: Site, role: str) -> Membership:
-    """Give an existing user a role at one more site, and record it in the audit trail."""
-    membership = Membership(user=user, site=site, role=role)
-    membership.full_clean()
-    membership.save()
-    record_event(
-        site=site,
-        action=Action.CREATE,
-        object_type="membership",
-        object_id=membership.pk,
-        detail=f"{user.username} as {membership.get_role_display()}",
-    )
-    return membership
 
 
 class Command(BaseCommand):
