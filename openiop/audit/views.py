@@ -1,21 +1,195 @@
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+import csv
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from openiop.accounts.access import requires
-from openiop.audit.models import AuditEvent
+from openiop.accounts.models import Site
+from openiop.accounts.roles import Role
+from openiop.audit.forms import AuditFilterForm
+from openiop.audit.models import Action, AuditEvent
+from openiop.audit.queries import DEFAULT_SORT, day_bounds, search_audit_events, site_time_zone
+from openiop.audit.services import record_event
+
+PAGE_SIZE = 50
+EXPORT_CHUNK_SIZE = 2000
+
+# (sort key, header label, the direction a first click sorts in)
+COLUMNS: list[tuple[str, str, str]] = [
+    ("time", "Time", "desc"),
+    ("user", "User", "asc"),
+    ("role", "Role", "asc"),
+    ("action", "Action", "asc"),
+    ("object", "Object", "asc"),
+    ("patient", "Patient", "asc"),
+    ("outcome", "Outcome", "asc"),
+    ("ip", "IP address", "asc"),
+]
+ROLE_LABELS = dict(Role.choices)
+
+EXPORT_COLUMNS: list[tuple[str, str]] = [
+    ("id", "id"),
+    ("occurred_at", "occurred_at_utc"),
+    ("actor_id", "actor_id"),
+    ("actor_username", "actor_username"),
+    ("role", "role"),
+    ("site_id", "site_id"),
+    ("site__name", "site_name"),
+    ("action", "action"),
+    ("object_type", "object_type"),
+    ("object_id", "object_id"),
+    ("patient_id", "patient_id"),
+    ("outcome", "outcome"),
+    ("detail", "detail"),
+    ("ip", "ip"),
+    ("user_agent", "user_agent"),
+    ("request_id", "request_id"),
+]
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection").
+# Usernames typed at a failed sign-in and user agents are chosen by whoever is outside.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    next_sort: str
+    aria_sort: str | None
+
+
+def _columns(current_sort: str) -> list[Column]:
+    active = current_sort.removeprefix("-")
+    descending = current_sort.startswith("-")
+    columns = []
+    for key, label, first in COLUMNS:
+        if key == active:
+            columns.append(
+                Column(
+                    key=key,
+                    label=label,
+                    next_sort=key if descending else f"-{key}",
+                    aria_sort="descending" if descending else "ascending",
+                )
+            )
+        else:
+            next_sort = f"-{key}" if first == "desc" else key
+            columns.append(Column(key=key, label=label, next_sort=next_sort, aria_sort=None))
+    return columns
+
+
+def _matching_events(form: AuditFilterForm, site: Site) -> QuerySet[AuditEvent]:
+    data = form.cleaned_data
+    # The screen speaks in the site's calendar days: "March 3" means March 3 at the clinic.
+    start, end = day_bounds(data["date_from"], data["date_to"], site_time_zone(site))
+    return search_audit_events(
+        sites=[site],
+        occurred_from=start,
+        occurred_before=end,
+        actor_id=data["user"],
+        patient_id=data["patient"],
+        action=data["action"],
+        outcome=data["outcome"],
+        sort=data["sort"],
+    )
+
+
+def _render_list(request: HttpRequest, form: AuditFilterForm) -> HttpResponse:
+    site: Site = request.site  # type: ignore[attr-defined]
+    context: dict[str, Any] = {"form": form, "time_zone": site.time_zone, "total": None}
+    if not form.is_valid():
+        return render(request, "audit/event_list.html", context, status=400)
+
+    sort = form.cleaned_data["sort"]
+    events = _matching_events(form, site).select_related("actor")
+    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = list(page.object_list)
+    for event in rows:
+        event.role_label = ROLE_LABELS.get(event.role, event.role)  # type: ignore[attr-defined]
+    context.update(
+        page=page,
+        total=page.paginator.count,
+        rows=rows,
+        columns=_columns(sort),
+        sort=sort,
+        default_sort=DEFAULT_SORT,
+        filtered=bool(form.applied()),
+    )
+    return render(request, "audit/event_list.html", context)
+
+
+@never_cache
 @require_GET
 @requires("audit.view")
 def audit_list_view(request: HttpRequest) -> HttpResponse:
-    events = AuditEvent.objects.filter(site=request.site).select_related("actor")[:100]  # type: ignore[attr-defined]
-    return render(request, "audit/event_list.html", {"events": events})
+    # Always bound: the first visit (no query string) is a valid search for everything.
+    form = AuditFilterForm(request.GET, site=request.site)  # type: ignore[attr-defined]
+    return _render_list(request, form)
 
 
+class _Echo:
+    """csv.writer wants a file; this one hands each line back for streaming."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    text = str(value)
+    return f"'{text}" if text.startswith(FORMULA_START) else text
+
+
+def csv_lines(events: QuerySet[AuditEvent]) -> Iterator[str]:
+    """The header and one CSV line per event, read from the database in chunks."""
+    writer = csv.writer(_Echo())
+    yield writer.writerow([header for _, header in EXPORT_COLUMNS])
+    values: Iterable[tuple[object, ...]] = events.values_list(
+        *(field for field, _ in EXPORT_COLUMNS)
+    ).iterator(chunk_size=EXPORT_CHUNK_SIZE)
+    for row in values:
+        yield writer.writerow([_cell(value) for value in row])
+
+
+@never_cache
 @require_GET
 @requires("audit.export")
 def audit_export_view(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("", content_type="text/csv")
+    site: Site = request.site  # type: ignore[attr-defined]
+    form = AuditFilterForm(request.GET, site=site)
+    if not form.is_valid():
+        return _render_list(request, form)
+
+    # Freeze the export at one instant, so that the row count written to the trail is the
+    # number of rows streamed, and the export's own event is not part of it.
+    as_of = timezone.now()
+    events = _matching_events(form, site).filter(occurred_at__lte=as_of)
+    count = events.count()
+    filters = "; ".join(f"{name}={value}" for name, value in form.applied().items())
+    sort = form.cleaned_data["sort"]
+    export = record_event(
+        request=request,
+        action=Action.EXPORT,
+        object_type="audit_event",
+        detail=f"CSV, {count} row(s); filters: {filters or 'none'}; sort={sort}",
+    )
+    response = StreamingHttpResponse(
+        csv_lines(events.exclude(pk=export.pk)), content_type="text/csv; charset=utf-8"
+    )
+    filename = f"audit-trail-site{site.pk}-{as_of.astimezone(UTC):%Y%m%dT%H%M%SZ}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
