@@ -11,6 +11,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from openiop.accounts.access import ApiPermissionDenied
 from openiop.api.auth import BearerToken
 from openiop.api.routes_accounts import router as accounts_router
+from openiop.api.routes_audit import router as audit_router
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ def on_crash(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 
 api.add_router("", accounts_router)
+api.add_router("", audit_router)
 
 
 def not_found(request: HttpRequest, rest: str = "") -> JsonResponse:
