@@ -7,8 +7,10 @@ PYTHON ?= python3
 PORT ?= 8000
 VENV := .venv
 BIN := $(VENV)/bin
-# uv installs into our .venv, not into a directory of its own choosing.
+# uv installs into our .venv, not into a directory of its own choosing, and trusts the
+# operating system's certificates like pip does (a clinic's proxy may re-sign TLS).
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
+export UV_SYSTEM_CERTS ?= true
 
 .DEFAULT_GOAL := help
 .PHONY: help demo test test-browser lint format bench clean
