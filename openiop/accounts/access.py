@@ -1,5 +1,8 @@
 """Guards that apply the policy table to views and API operations.
 
+Views use ``@requires("permission")``; API operations use ``auth=api_guard("permission")``
+(``openiop.api.auth``), which calls ``check_api_permission``.
+
 A denied request gets 403 (a clear page or JSON ``{"detail": …}``) and an ``access_denied``
 audit event. Patient-data helpers in later apps build on ``current_role``.
 """
@@ -85,31 +88,25 @@ def requires(permission: str) -> Callable[[F], F]:
     return decorator
 
 
-def api_requires(permission: str) -> Callable[[F], F]:
-    """Guard an API operation: the token's user must hold it at one site at least."""
+def check_api_permission(request: HttpRequest, user: User, permission: str) -> None:
+    """Refuse an API call unless ``user`` holds ``permission`` at one site at least.
+
+    Runs during authentication, before the request's parameters are parsed, so a caller
+    without the permission learns nothing from validation errors.
+    """
     if permission not in POLICY:
         raise KeyError(f"{permission!r} is not in the policy table")
-
-    def decorator(operation: F) -> F:
-        @functools.wraps(operation)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-            user = request.auth  # type: ignore[attr-defined]
-            if not sites_with_permission(user, permission):
-                roles = ",".join(sorted({m.role for m in user.memberships.all()}))
-                record_event(
-                    request=request,
-                    actor=user,
-                    action=Action.ACCESS_DENIED,
-                    outcome=Outcome.DENIED,
-                    role=roles,
-                    object_type="permission",
-                    object_id=permission,
-                    detail=f"{request.method} {request.path}"[:500],
-                )
-                raise ApiPermissionDenied("Your role does not allow this operation.")
-            return operation(request, *args, **kwargs)
-
-        wrapper.required_permission = permission  # type: ignore[attr-defined]
-        return wrapper  # type: ignore[return-value]
-
-    return decorator
+    if sites_with_permission(user, permission):
+        return
+    roles = ",".join(sorted({m.role for m in user.memberships.all()}))
+    record_event(
+        request=request,
+        actor=user,
+        action=Action.ACCESS_DENIED,
+        outcome=Outcome.DENIED,
+        role=roles,
+        object_type="permission",
+        object_id=permission,
+        detail=f"{request.method} {request.path}"[:500],
+    )
+    raise ApiPermissionDenied("Your role does not allow this operation.")

@@ -1,7 +1,7 @@
 """The policy table: which role may do what. The one place access rules are written down.
 
 Views are guarded with ``@requires("permission")`` and API operations with
-``@api_requires("permission")`` (see ``openiop.accounts.access``); both read this table.
+``auth=api_guard("permission")`` (see ``openiop.api.auth``); both read this table.
 The authorization-matrix test walks every URL and API operation against it.
 """
 

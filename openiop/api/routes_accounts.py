@@ -3,14 +3,18 @@ from __future__ import annotations
 from django.http import HttpRequest
 from ninja import Router
 
-from openiop.accounts.access import api_requires
+from openiop.api.auth import api_guard
 from openiop.api.schemas import Detail, Me, SiteRole
 
 router = Router(tags=["accounts"])
 
 
-@router.get("/me", response={200: Me, 401: Detail}, summary="The token's user, sites and roles")
-@api_requires("me.view")
+@router.get(
+    "/me",
+    response={200: Me, 401: Detail},
+    summary="The token's user, sites and roles",
+    auth=api_guard("me.view"),
+)
 def me(request: HttpRequest) -> Me:
     user = request.auth  # type: ignore[attr-defined]
     memberships = user.memberships.select_related("site").order_by("site__name")

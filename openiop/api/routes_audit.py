@@ -14,7 +14,8 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Query, Router
 
-from openiop.accounts.access import api_requires, sites_with_permission
+from openiop.accounts.access import sites_with_permission
+from openiop.api.auth import api_guard
 from openiop.api.schemas import AuditEventFilters, AuditEventPage, Detail, ValidationErrors
 from openiop.audit.queries import day_bounds, search_audit_events
 
@@ -35,8 +36,8 @@ def _earliest(*moments: datetime | None) -> datetime | None:
     "/audit-events",
     response={200: AuditEventPage, 401: Detail, 403: Detail, 422: ValidationErrors},
     summary="Audit events of the sites where the token's user is an auditor",
+    auth=api_guard("audit.view"),
 )
-@api_requires("audit.view")
 def list_audit_events(request: HttpRequest, filters: Query[AuditEventFilters]) -> dict[str, Any]:
     sites = sites_with_permission(request.auth, "audit.view")  # type: ignore[attr-defined]
     if filters.site_id is not None:
