@@ -21,6 +21,7 @@ from openiop.accounts.middleware import LAST_SEEN_KEY, LOGIN_AT_KEY, SITE_KEY
 from openiop.accounts.models import ApiToken, Membership, Site, User, UserSession
 from openiop.audit.models import Action, Outcome
 from openiop.audit.services import record_event
+from openiop.lib.http import client_ip
 
 TOKEN_PREFIX = "oiop_"  # noqa: S105 - a public marker, not a secret
 
@@ -39,7 +40,7 @@ def start_session(request: HttpRequest, user: User) -> None:
     UserSession.objects.create(
         user=user,
         session_key=request.session.session_key,
-        ip=request.META.get("REMOTE_ADDR") or None,
+        ip=client_ip(request),
         user_agent=request.headers.get("User-Agent", "")[:300],
     )
 

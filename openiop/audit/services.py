@@ -7,17 +7,12 @@ from typing import TYPE_CHECKING, Any
 from django.utils import timezone
 
 from openiop.audit.models import Action, AuditEvent, Outcome
+from openiop.lib.http import client_ip
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
     from openiop.accounts.models import Site, User
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    # REMOTE_ADDR only: a proxy's X-Forwarded-For is trusted by the proxy's own config, and
-    # gunicorn's --forwarded-allow-ips rewrites REMOTE_ADDR when it is.
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def record_event(
