@@ -131,6 +131,13 @@ def test_it_enrols_a_user_without_a_device_before_letting_them_in(
     page.screenshot(path=artifacts / "enrol-2-recovery-codes.png", full_page=True)
     assert TOTPDevice.objects.filter(user=nia, confirmed=True).count() == 1
 
+    shown = page.get_by_test_id("recovery-codes").locator("li").all_inner_texts()
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Download as text").click()
+    download = download_info.value
+    assert download.suggested_filename == "openiop-recovery-codes-nia.txt"
+    assert Path(download.path()).read_text().split() == [code.strip() for code in shown]
+
     page.get_by_role("link", name="I have saved them").click()
     expect(page).to_have_url(at("/"))
     expect(page.get_by_role("heading", name="Good to see you, Nia")).to_be_visible()

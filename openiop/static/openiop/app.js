@@ -15,6 +15,31 @@
       event.preventDefault();
     }
   });
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-print], [data-download]");
+    if (!button) {
+      return;
+    }
+    if (button.hasAttribute("data-print")) {
+      window.print();
+      return;
+    }
+    var source = document.querySelector(button.getAttribute("data-download"));
+    if (!source) {
+      return;
+    }
+    var lines = Array.prototype.map.call(source.querySelectorAll("li"), function (li) {
+      return li.textContent.trim();
+    });
+    var blob = new Blob([lines.join("\n") + "\n"], { type: "text/plain" });
+    var link = document.createElement("a");
+    link.href = URL.createObjectURL(blob);
+    link.download = button.getAttribute("data-filename") || "download.txt";
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    URL.revokeObjectURL(link.href);
+  });
   document.addEventListener("focusin", function (event) {
     var el = event.target;
     if (el.matches && el.matches("input[data-select-on-focus]")) {
