@@ -160,3 +160,16 @@ def test_it_refuses_a_second_role_at_the_same_site(password, dana, site):
         run("dana", "--site", "Testville Clinic", "--role", "therapist")
     assert [(m.site, m.role) for m in dana.memberships.all()] == [(site, "director")]
     assert not AuditEvent.objects.exists()
+
+
+def test_it_attributes_command_line_changes_to_the_operator(db):
+    import getpass
+
+    from openiop.accounts.services import add_site
+    from openiop.audit.models import AuditEvent
+
+    add_site(name="Cmdline Clinic", time_zone="America/Chicago")
+    event = AuditEvent.objects.get(object_type="site")
+    assert event.actor is None
+    assert event.actor_username == f"command line ({getpass.getuser()})"
+    assert event.detail == "Cmdline Clinic (America/Chicago)"

@@ -136,10 +136,18 @@ def enable_user(*, user: User, by: User, request: HttpRequest | None = None) -> 
 
 
 @transaction.atomic
-def add_site(*, name: str, time_zone: str, address: str = "") -> Site:
+def add_site(*, name: str, time_zone: str, address: str = "", by: User | None = None) -> Site:
     site = Site(name=name.strip(), time_zone=time_zone, address=address)
     site.full_clean()
     site.save()
+    record_event(
+        actor=by,
+        site=site,
+        action=Action.CREATE,
+        object_type="site",
+        object_id=site.pk,
+        detail=f"{site.name} ({site.time_zone})",
+    )
     return site
 
 

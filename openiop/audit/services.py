@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import getpass
+import os
 from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
@@ -13,6 +15,13 @@ if TYPE_CHECKING:
     from django.http import HttpRequest
 
     from openiop.accounts.models import Site, User
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry for the uid (some containers)
+        return f"uid {os.getuid()}"
 
 
 def record_event(
@@ -29,8 +38,14 @@ def record_event(
     outcome: Outcome | str = Outcome.SUCCESS,
     detail: str = "",
 ) -> AuditEvent:
-    """Append one event. Who, where and from which client come from ``request`` when given."""
+    """Append one event. Who, where and from which client come from ``request`` when given.
+
+    Without a request or an actor the event comes from an operator command (``openiop
+    adduser`` …); it is attributed to the operating-system account that ran it.
+    """
     fields: dict[str, Any] = {}
+    if request is None and actor is None and not actor_username:
+        actor_username = f"command line ({_os_user()})"
     if request is not None:
         user = getattr(request, "user", None)
         if actor is None and user is not None and user.is_authenticated:
