@@ -328,3 +328,33 @@ def test_it_sends_anonymous_visitors_to_sign_in(client, db):
 
 def test_it_accepts_only_get(auditor_client):
     assert auditor_client.post(URL).status_code == 405
+
+
+def test_it_charts_activity_per_site_day_with_refusals_apart(auditor_client, site, dana):
+    # The site is in America/Chicago (UTC-5 from March 9, 2025): 03:00 UTC on March 10 is
+    # still March 9 there.
+    make_event(site=site, actor=dana, occurred_at=datetime(2025, 3, 10, 3, 0, tzinfo=UTC))
+    for hour in (15, 16):
+        make_event(site=site, actor=dana, occurred_at=datetime(2025, 3, 10, hour, tzinfo=UTC))
+    make_event(
+        site=site,
+        actor=dana,
+        action=Action.ACCESS_DENIED,
+        outcome=Outcome.DENIED,
+        occurred_at=datetime(2025, 3, 10, 17, tzinfo=UTC),
+    )
+    response = auditor_client.get("/audit/", {"date_to": "2025-03-12"})
+    html = response.content.decode()
+    assert 'data-testid="activity-chart"' in html
+    assert "Activity per day, Feb 11 \u2013 Mar 12" in html
+    assert "Sun Mar 9: 1 succeeded, 0 failed or denied" in html
+    assert "Mon Mar 10: 2 succeeded, 1 failed or denied" in html
+    assert "Tue Mar 11: 0 succeeded, 0 failed or denied" in html
+    assert html.count("<title>") == 30 + 1  # one per day, plus the page title
+    assert "busiest day: 3 events" in html
+
+
+def test_it_draws_no_chart_when_nothing_matches(auditor_client, site, dana):
+    make_event(site=site, actor=dana, occurred_at=datetime(2025, 3, 10, 15, tzinfo=UTC))
+    response = auditor_client.get("/audit/", {"date_to": "2025-01-01"})
+    assert b'data-testid="activity-chart"' not in response.content

@@ -3,11 +3,12 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
+from django.db.models.functions import TruncDate
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -18,7 +19,7 @@ from openiop.accounts.access import requires
 from openiop.accounts.models import Site
 from openiop.accounts.roles import Role
 from openiop.audit.forms import AuditFilterForm
-from openiop.audit.models import Action, AuditEvent
+from openiop.audit.models import Action, AuditEvent, Outcome
 from openiop.audit.queries import DEFAULT_SORT, day_bounds, search_audit_events, site_time_zone
 from openiop.audit.services import record_event
 
@@ -105,6 +106,64 @@ def _matching_events(form: AuditFilterForm, site: Site) -> QuerySet[AuditEvent]:
     )
 
 
+CHART_DAYS = 30
+CHART_HEIGHT = 60
+
+
+@dataclass(frozen=True)
+class DayBar:
+    day: date
+    succeeded: int
+    refused: int  # failures and denials: what an auditor looks for
+    x: int
+    ok_y: int
+    ok_height: int
+    bad_y: int
+    bad_height: int
+
+
+def daily_activity(events: QuerySet[AuditEvent], site: Site, last_day: date) -> list[DayBar]:
+    """Events per day over the ``CHART_DAYS`` days ending ``last_day``, in one query.
+
+    Days are the site's calendar days. Refused events (failed or denied) are stacked on top in
+    red, so a burst of failed sign-ins or denied access stands out at a glance.
+    """
+    tz = site_time_zone(site)
+    first_day = last_day - timedelta(days=CHART_DAYS - 1)
+    start, end = day_bounds(first_day, last_day, tz)
+    counts = (
+        events.order_by()
+        .filter(occurred_at__gte=start, occurred_at__lt=end)
+        .annotate(day=TruncDate("occurred_at", tzinfo=tz))
+        .values("day", "outcome")
+        .annotate(n=Count("id"))
+    )
+    per_day: dict[date, list[int]] = {}
+    for row in counts:
+        bucket = per_day.setdefault(row["day"], [0, 0])
+        bucket[0 if row["outcome"] == Outcome.SUCCESS else 1] += row["n"]
+    peak = max((ok + bad for ok, bad in per_day.values()), default=0)
+    bars = []
+    for offset in range(CHART_DAYS):
+        day = first_day + timedelta(days=offset)
+        ok, bad = per_day.get(day, [0, 0])
+        ok_h = round(ok * CHART_HEIGHT / peak) if peak else 0
+        bad_h = round(bad * CHART_HEIGHT / peak) if peak else 0
+        bars.append(
+            DayBar(
+                day=day,
+                succeeded=ok,
+                refused=bad,
+                x=offset * 10,
+                ok_y=CHART_HEIGHT - ok_h,
+                ok_height=ok_h,
+                bad_y=CHART_HEIGHT - ok_h - bad_h,
+                bad_height=bad_h,
+            )
+        )
+    return bars
+
+
 def _render_list(request: HttpRequest, form: AuditFilterForm) -> HttpResponse:
     site: Site = request.site  # type: ignore[attr-defined]
     context: dict[str, Any] = {"form": form, "time_zone": site.time_zone, "total": None}
@@ -117,7 +176,13 @@ def _render_list(request: HttpRequest, form: AuditFilterForm) -> HttpResponse:
     rows = list(page.object_list)
     for event in rows:
         event.role_label = ROLE_LABELS.get(event.role, event.role)  # type: ignore[attr-defined]
+    last_day = form.cleaned_data["date_to"] or timezone.localdate(timezone=site_time_zone(site))
+    chart = daily_activity(events, site, last_day) if rows else []
     context.update(
+        chart=chart,
+        chart_peak=max((bar.succeeded + bar.refused for bar in chart), default=0),
+        chart_height=CHART_HEIGHT,
+        chart_width=CHART_DAYS * 10,
         page=page,
         total=page.paginator.count,
         rows=rows,
