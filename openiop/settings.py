@@ -51,6 +51,9 @@ INSTALLED_APPS = [
     "ninja",
     "openiop.accounts",
     "openiop.audit",
+    "openiop.patients",
+    "openiop.programs",
+    "openiop.scheduling",
     "openiop.api",
 ]
 

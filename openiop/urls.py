@@ -16,6 +16,9 @@ urlpatterns = [
     re_path(r"^api/(?P<rest>.*)$", not_found),
     path("", include("openiop.accounts.urls")),
     path("audit/", include("openiop.audit.urls")),
+    path("patients/", include("openiop.patients.urls")),
+    path("setup/", include("openiop.programs.urls")),
+    path("", include("openiop.scheduling.urls")),
 ]
 
 handler400 = "openiop.errors.bad_request"

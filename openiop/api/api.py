@@ -12,6 +12,9 @@ from openiop.accounts.access import ApiPermissionDenied
 from openiop.api.auth import BearerToken
 from openiop.api.routes_accounts import router as accounts_router
 from openiop.api.routes_audit import router as audit_router
+from openiop.api.routes_patients import router as patients_router
+from openiop.api.routes_programs import router as programs_router
+from openiop.api.routes_scheduling import router as scheduling_router
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +80,9 @@ def on_crash(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 api.add_router("", accounts_router)
 api.add_router("", audit_router)
+api.add_router("", patients_router)
+api.add_router("", programs_router)
+api.add_router("", scheduling_router)
 
 
 def not_found(request: HttpRequest, rest: str = "") -> JsonResponse:

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ProgramsConfig(AppConfig):
+    name = "openiop.programs"
+    label = "programs"
+    verbose_name = "Programs and enrollments"
