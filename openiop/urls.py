@@ -16,9 +16,11 @@ urlpatterns = [
     re_path(r"^api/(?P<rest>.*)$", not_found),
     path("", include("openiop.accounts.urls")),
     path("audit/", include("openiop.audit.urls")),
+    path("", include("openiop.clinic.urls")),
     path("patients/", include("openiop.patients.urls")),
     path("setup/", include("openiop.programs.urls")),
     path("", include("openiop.scheduling.urls")),
+    path("", include("openiop.scheduling.urls_enrollment")),
 ]
 
 handler400 = "openiop.errors.bad_request"

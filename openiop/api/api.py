@@ -12,6 +12,8 @@ from openiop.accounts.access import ApiPermissionDenied
 from openiop.api.auth import BearerToken
 from openiop.api.routes_accounts import router as accounts_router
 from openiop.api.routes_audit import router as audit_router
+from openiop.api.routes_enrollments import router as enrollments_router
+from openiop.api.routes_hours import router as hours_router
 from openiop.api.routes_patients import router as patients_router
 from openiop.api.routes_programs import router as programs_router
 from openiop.api.routes_scheduling import router as scheduling_router
@@ -83,6 +85,8 @@ api.add_router("", audit_router)
 api.add_router("", patients_router)
 api.add_router("", programs_router)
 api.add_router("", scheduling_router)
+api.add_router("", enrollments_router)
+api.add_router("", hours_router)
 
 
 def not_found(request: HttpRequest, rest: str = "") -> JsonResponse:
