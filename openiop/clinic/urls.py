@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401 - views are added by the app's screens
+from django.urls import path
 
-urlpatterns: list = []
+from openiop.clinic import views
+
+urlpatterns = [
+    path("patients/<int:patient_id>/", views.patient_chart, name="patient-chart"),
+]
