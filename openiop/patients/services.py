@@ -16,6 +16,7 @@ and no MRN ever names two people.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import date
 from typing import Any
@@ -104,11 +105,14 @@ def _phone_error(value: str) -> str | None:
 
 
 def _normalise(fields: dict[str, Any]) -> dict[str, Any]:
-    """Strip surrounding spaces from text and lower-case the e-mail domain-insensitively."""
+    """Trim text (collapsing inner runs of spaces in names) and read ISO dates."""
     cleaned: dict[str, Any] = {}
     for name, value in fields.items():
         if isinstance(value, str):
             value = " ".join(value.split()) if name != "email" else value.strip()
+        if name == "date_of_birth" and isinstance(value, str):
+            with contextlib.suppress(ValueError):  # else full_clean names the field
+                value = date.fromisoformat(value)
         cleaned[name] = value
     return cleaned
 
@@ -120,30 +124,34 @@ def _check_fields(fields: dict[str, Any]) -> None:
 
 
 def _validate(patient: Patient) -> None:
-    """Model validation plus the clinic's rules, all errors at once, keyed by field name."""
+    """Model validation plus the clinic's rules, all errors at once, keyed by field name.
+
+    The clinic's messages come first; the model's generic ones fill in the other fields.
+    """
     errors: dict[str, list[str]] = {}
-    try:
-        patient.full_clean(exclude=["site", "version"], validate_unique=False)
-    except ValidationError as exc:
-        errors.update({k: list(v) for k, v in exc.message_dict.items()})
     for name, label in (("first_name", "legal first name"), ("last_name", "legal last name")):
-        if not (getattr(patient, name) or "").strip() and name not in errors:
+        if not (getattr(patient, name) or "").strip():
             errors[name] = [f"Enter the patient's {label}."]
+    if not (patient.primary_language or "").strip():
+        errors["primary_language"] = ["Enter the patient's primary language."]
     born = patient.date_of_birth
-    if isinstance(born, date) and "date_of_birth" not in errors:
+    if born in (None, ""):
+        errors["date_of_birth"] = ["Enter the date of birth."]
+    elif isinstance(born, date):
         today = timezone.localdate(timezone=_site_zone(patient))
         if born > today:
             errors["date_of_birth"] = ["The date of birth cannot be in the future."]
         elif born < EARLIEST_BIRTH_DATE:
             errors["date_of_birth"] = ["The date of birth cannot be before 1900."]
-    elif born in (None, "") and "date_of_birth" not in errors:
-        errors["date_of_birth"] = ["Enter the date of birth."]
     for name in ("phone", "emergency_contact_phone"):
         problem = _phone_error(getattr(patient, name) or "")
-        if problem and name not in errors:
+        if problem:
             errors[name] = [problem]
-    if not (patient.primary_language or "").strip() and "primary_language" not in errors:
-        errors["primary_language"] = ["Enter the patient's primary language."]
+    try:
+        patient.full_clean(exclude=["site", "version", *errors], validate_unique=False)
+    except ValidationError as exc:
+        for name, messages in exc.message_dict.items():
+            errors.setdefault(name, list(messages))
     if errors:
         raise ValidationError(errors)
 
