@@ -86,7 +86,7 @@ def populate(total: int, *, seed: int = 7) -> tuple[list[Site], list[tuple[User,
     from openiop.accounts.roles import Role
     from openiop.audit.models import Action, AuditEvent, Outcome
 
-    rng = random.Random(seed)  # noqa: S311 - synthetic data, not a secret
+    rng = random.Random(seed)
     sites = [Site.objects.create(name=name, time_zone="America/Chicago") for name in SITES]
     roles = [role for role in Role.values if role != Role.AUDITOR]
     users = []

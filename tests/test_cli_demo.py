@@ -14,9 +14,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from openiop.accounts.demo import DEMO_PASSWORD, STAFF
-from openiop.accounts.management.commands import demo
 from openiop.accounts.models import Membership, Site, User
 from openiop.accounts.roles import Role
+from openiop.clinic.management.commands import demo
 
 
 def run(*args: str) -> str:
@@ -81,7 +81,7 @@ def test_it_is_idempotent_and_prints_the_logins_again(db):
     before = counts()
     second = run("--no-serve", "--seed", "7")
     assert counts() == before == (2, len(STAFF), len(STAFF) + 1)
-    assert "Demo organization created: 2 sites, 8 staff." in first
+    assert "Demo organization created: 2 sites, 10 staff." in first
     assert "Demo organization already loaded." in second
     table = [line for line in second.splitlines() if DEMO_PASSWORD in line]
     assert table == [line for line in first.splitlines() if DEMO_PASSWORD in line]

@@ -51,6 +51,8 @@ STAFF = (
     ),
     DemoStaff("theo", "Theo", "Testwell", "LPC, CADC", ((DOWNTOWN, Role.THERAPIST),)),
     DemoStaff("tara", "Tara", "Trialson", "LMFT", ((NORTHSIDE, Role.THERAPIST),)),
+    DemoStaff("morgan", "Morgan", "Mockwell", "LCSW", ((DOWNTOWN, Role.THERAPIST),)),
+    DemoStaff("riley", "Riley", "Roleplay", "LADC", ((DOWNTOWN, Role.THERAPIST),)),
     DemoStaff("priya", "Priya", "Placeholder", "MD", ((DOWNTOWN, Role.PRESCRIBER),)),
     DemoStaff("nick", "Nick", "Notreal", "RN", ((DOWNTOWN, Role.NURSE),)),
     DemoStaff("fiona", "Fiona", "Fakely", "", ((DOWNTOWN, Role.FRONT_DESK),)),

@@ -16,6 +16,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from openiop.accounts.demo import DEMO_PASSWORD, Login, NotADemoDatabase, build_demo
+from openiop.clinic.demo import build_demo_clinic
 
 
 def parse_port(value: int | str, *, source: str) -> int:
@@ -51,6 +52,18 @@ class Command(BaseCommand):
         " role, print their logins and serve on 127.0.0.1 (PORT, default 8000)."
     )
 
+    def progress(self, label: str, done: int, total: int) -> None:
+        """A one-line progress bar on a terminal; plain lines in a log."""
+        width = 24
+        filled = width * done // max(total, 1)
+        bar = f"  [{'#' * filled}{'.' * (width - filled)}] {done}/{total} {label}"
+        if self.stdout.isatty():
+            end = "\n" if done >= total else ""
+            self.stdout.write(f"\r{bar:<70}", ending=end)
+            self.stdout.flush()
+        else:
+            self.stdout.write(bar)
+
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--port", default=None, help="port to serve on (env PORT, or 8000)")
         parser.add_argument(
@@ -69,8 +82,10 @@ class Command(BaseCommand):
 
         self.stdout.write(f"Preparing the database ({database_description()})…")
         call_command("migrate", interactive=False, verbosity=0)
+        # One generator for everything, so --seed reproduces the whole demo.
+        rng = random.Random(options["seed"])  # noqa: S311 - demo data, not a secret
         try:
-            outcome = build_demo(rng=random.Random(options["seed"]))  # noqa: S311 - demo data
+            outcome = build_demo(rng=rng)
         except NotADemoDatabase as exc:
             raise CommandError(str(exc)) from exc
 
@@ -83,6 +98,14 @@ class Command(BaseCommand):
             )
         else:
             self.stdout.write(self.style.SUCCESS("Demo organization already loaded."))
+        clinic = build_demo_clinic(rng=rng, progress=self.progress)
+        if clinic.created:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Demo clinic loaded: {clinic.patients} fictional patients,"
+                    f" {clinic.sessions} sessions, {clinic.bookings} bookings with attendance."
+                )
+            )
         self.stdout.write("")
         lines = login_table(outcome.logins)
         self.stdout.write(self.style.MIGRATE_HEADING(lines[0]))

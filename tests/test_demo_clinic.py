@@ -1,0 +1,96 @@
+"""The demo clinic: believable, deterministic, idempotent and quick."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+import pytest
+from django.db.models import Count, Q
+
+from openiop.accounts.demo import DOWNTOWN, build_demo
+from openiop.clinic.demo import build_demo_clinic
+from openiop.patients.models import Patient
+from openiop.programs.models import DischargeReason, Enrollment, Episode, TransferKind
+from openiop.scheduling.conflicts import find_conflicts
+from openiop.scheduling.models import AttendanceStatus, Booking, Session
+
+
+@pytest.fixture
+def clinic(db):
+    rng = random.Random(5)
+    build_demo(rng=rng)
+    return build_demo_clinic(rng=rng)
+
+
+def test_it_loads_about_sixty_patients_with_ten_weeks_of_history(clinic):
+    assert clinic.created
+    assert 50 <= Patient.objects.count() <= 70
+    assert Patient.objects.filter(site__name=DOWNTOWN).count() > 40
+    earliest = Session.objects.order_by("starts_at").first().starts_at
+    latest = Session.objects.order_by("-starts_at").first().starts_at
+    assert (latest - earliest).days >= 7 * 17
+    recorded = Booking.objects.exclude(status__in=["booked", "cancelled_by_clinic"])
+    assert recorded.count() > 1500
+
+
+def test_it_tells_every_kind_of_ending_and_transfer(clinic):
+    reasons = set(
+        Enrollment.objects.exclude(discharge_reason="").values_list("discharge_reason", flat=True)
+    )
+    assert reasons == set(DischargeReason.values)
+    kinds = set(
+        Enrollment.objects.exclude(transfer_kind="").values_list("transfer_kind", flat=True)
+    )
+    assert kinds == set(TransferKind.values)
+    # A transfer stays inside one episode: the chart reads as one story.
+    for enrollment in Enrollment.objects.filter(previous__isnull=False).select_related("previous"):
+        assert enrollment.episode_id == enrollment.previous.episode_id
+        assert enrollment.admitted_on == enrollment.previous.discharged_on
+    assert (
+        not Episode.objects.annotate(
+            active=Count("enrollments", filter=Q(enrollments__status="active"))
+        )
+        .filter(active__gt=1)
+        .exists()
+    )
+
+
+def test_its_attendance_looks_like_a_real_clinic(clinic):
+    statuses = Counter(Booking.objects.values_list("status", flat=True))
+    attended = sum(statuses[s] for s in ("present", "late", "left_early"))
+    missed = sum(statuses[s] for s in ("excused", "unexcused", "no_show"))
+    assert 0.75 < attended / (attended + missed) < 0.97
+    assert statuses[AttendanceStatus.CANCELLED_BY_CLINIC] > 0
+    assert statuses[AttendanceStatus.BOOKED] > 0  # sessions still ahead
+    late = Booking.objects.filter(status="late").first()
+    assert late.checked_in_at is not None
+    assert 0 < late.minutes_attended < late.session.duration_minutes
+
+
+def test_its_schedule_has_no_double_booking(clinic):
+    for session in Session.objects.filter(status="scheduled"):
+        patients = list(session.bookings.values_list("patient_id", flat=True))
+        assert (
+            find_conflicts(
+                starts_at=session.starts_at,
+                ends_at=session.ends_at,
+                facilitator_id=session.facilitator_id,
+                room_id=session.room_id,
+                patient_ids=patients,
+                exclude_session_ids=[session.pk],
+            )
+            == []
+        ), session
+
+
+def test_it_is_deterministic_and_idempotent(db):
+    rng = random.Random(9)
+    build_demo(rng=rng)
+    first = build_demo_clinic(rng=rng)
+    names = list(Patient.objects.order_by("mrn").values_list("first_name", "last_name"))
+    again = build_demo_clinic(rng=random.Random(9))
+    assert not again.created
+    assert Patient.objects.count() == first.patients
+    assert Session.objects.count() == first.sessions
+    assert names == list(Patient.objects.order_by("mrn").values_list("first_name", "last_name"))
