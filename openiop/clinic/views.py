@@ -7,11 +7,17 @@ from datetime import date
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from openiop.accounts.access import requires
-from openiop.lib.dates import local_today
+from openiop.accounts.access import current_role, requires
+from openiop.accounts.policy import role_may
+from openiop.audit.models import Action
+from openiop.audit.services import record_event
+from openiop.clinic import queries
+from openiop.clinic.charts import hours_chart
 from openiop.patients.access import get_patient_for_user
+from openiop.scheduling.hours import WeekStatus
 
 
 def _url_or(name: str, literal: str, *args: object) -> str:
@@ -26,17 +32,78 @@ def _age(born: date, today: date) -> int:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
+LEGEND = [
+    (WeekStatus.MET, "Met the floor"),
+    (WeekStatus.ON_TRACK, "On track"),
+    (WeekStatus.AT_RISK, "At risk"),
+    (WeekStatus.MISSED, "Missed"),
+]
+
+
 @require_GET
 @requires("patients.view")
 def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = get_patient_for_user(request, patient_id, object_type="chart")
-    today = local_today(patient.site.time_zone)
+    chart = queries.patient_chart(
+        patient=patient, now=timezone.now(), history_page=request.GET.get("page", 1)
+    )
+    role = current_role(request)
+    pid = patient.pk
+    active = chart.active
+    actions = {}
+    if active is None and patient.is_active and role_may(role, "enrollments.admit"):
+        actions["admit"] = _url_or("enrollment-admit", f"/patients/{pid}/admit/", pid)
+    if active is not None and role_may(role, "enrollments.change"):
+        eid = active.pk
+        base = f"/patients/{pid}/enrollments/{eid}"
+        actions["discharge"] = _url_or("enrollment-discharge", f"{base}/discharge/", pid, eid)
+        actions["transfer"] = _url_or("enrollment-transfer", f"{base}/transfer/", pid, eid)
     return render(
         request,
         "clinic/patient_chart.html",
         {
             "patient": patient,
-            "age": _age(patient.date_of_birth, today),
-            "edit_url": _url_or("patient-edit", f"/patients/{patient.pk}/edit/", patient.pk),
+            "chart": chart,
+            "age": _age(patient.date_of_birth, chart.today),
+            "edit_url": (
+                _url_or("patient-edit", f"/patients/{pid}/edit/", pid)
+                if role_may(role, "patients.edit")
+                else ""
+            ),
+            "actions": actions,
+            "hours_chart": hours_chart(chart.weeks, current=chart.current_week),
+            "legend": LEGEND,
+            "time_zone": patient.site.time_zone,
         },
     )
+
+
+@require_GET
+@requires("hours.view")
+def census(request: HttpRequest) -> HttpResponse:
+    site = request.site  # type: ignore[attr-defined]
+    return render(
+        request,
+        "clinic/census.html",
+        {"census": queries.site_census(site=site), "time_zone": site.time_zone},
+    )
+
+
+@require_GET
+@requires("hours.view")
+def at_risk(request: HttpRequest) -> HttpResponse:
+    site = request.site  # type: ignore[attr-defined]
+    found = queries.site_at_risk(site=site, now=timezone.now())
+    # The list names patients: one event records that it was read and how many it showed.
+    record_event(
+        request=request,
+        actor=request.user,  # type: ignore[arg-type]
+        site=site,
+        action=Action.VIEW,
+        object_type="at_risk_list",
+        detail=(
+            f"{found.week}: {len(found.at_risk)} at risk; "
+            f"{found.last_week}: {len(found.missed_last_week)} missed"
+        ),
+    )
+    return render(request, "clinic/at_risk.html", {"found": found, "time_zone": site.time_zone})

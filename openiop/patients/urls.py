@@ -1,3 +1,11 @@
-from django.urls import path  # noqa: F401 - views are added by the app's screens
+from django.urls import path
 
-urlpatterns: list = []
+from openiop.patients import views
+
+urlpatterns = [
+    path("", views.patient_list_view, name="patient-list"),
+    path("new/", views.patient_create_view, name="patient-create"),
+    path("<int:patient_id>/edit/", views.patient_edit_view, name="patient-edit"),
+    path("<int:patient_id>/deactivate/", views.patient_deactivate_view, name="patient-deactivate"),
+    path("<int:patient_id>/reactivate/", views.patient_reactivate_view, name="patient-reactivate"),
+]

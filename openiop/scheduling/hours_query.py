@@ -179,7 +179,7 @@ class ActivePatientWeeks:
 def site_active_weeks(
     *, site: Site, weeks: Sequence[IsoWeek], now: datetime
 ) -> list[ActivePatientWeeks]:
-    """Hours for ``weeks`` of every patient actively enrolled at ``site``. Three queries.
+    """Hours for ``weeks`` of every patient of ``site`` actively enrolled there. Three queries.
 
     The active enrollments (with patient, program and track), the patients' other
     enrollments that overlap the weeks (a transfer inside the window), and the minutes.
@@ -187,7 +187,9 @@ def site_active_weeks(
     if not weeks:
         return []
     active = list(
-        Enrollment.objects.filter(program__site=site, status=EnrollmentStatus.ACTIVE)
+        Enrollment.objects.filter(
+            program__site=site, patient__site=site, status=EnrollmentStatus.ACTIVE
+        )
         .select_related("patient", "program__level_of_care", "track", "primary_therapist")
         .order_by("patient__last_name", "patient__first_name", "patient_id")
     )
@@ -195,7 +197,7 @@ def site_active_weeks(
         return []
     first, last = min(weeks, key=lambda w: w.monday), max(weeks, key=lambda w: w.monday)
     active_patients = Enrollment.objects.filter(
-        program__site=site, status=EnrollmentStatus.ACTIVE
+        program__site=site, patient__site=site, status=EnrollmentStatus.ACTIVE
     ).values("patient_id")
     spans: dict[int, list[EnrollmentSpan]] = {}
     overlapping = Enrollment.objects.filter(

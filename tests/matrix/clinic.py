@@ -20,4 +20,6 @@ def _patient(ctx: MatrixContext) -> dict[str, Any]:
 
 ROUTES: dict[str, Route] = {
     "patient-chart": Route("get", kwargs=_patient),
+    "census": Route("get"),
+    "at-risk": Route("get"),
 }
