@@ -67,6 +67,3 @@ def make_booking(
         session=session, patient=patient, kind=kind, status=status, **fields
     )
 
-
-def make_room(site: Site, name: str = "Room 1", capacity: int | None = 14) -> Room:
-    return Room.objects.get_or_create(site=site, name=name, defaults={"capacity": capacity})[0]
