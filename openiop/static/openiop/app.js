@@ -47,3 +47,12 @@
     }
   });
 })();
+// Roster rows answer 409 (changed by someone else) and 422 (bad input) with the row itself,
+// showing the message and the current values; htmx swaps only 2xx unless told otherwise.
+document.addEventListener("htmx:beforeSwap", function (event) {
+  var status = event.detail.xhr.status;
+  if ((status === 409 || status === 422) && event.detail.elt.closest("[data-swap-errors]")) {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});
