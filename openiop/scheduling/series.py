@@ -31,6 +31,7 @@ from openiop.audit.models import Action
 from openiop.audit.services import record_event
 from openiop.lib.dates import IsoWeek, at_local, local_today, zone
 from openiop.programs.models import Track
+from openiop.scheduling.booking import book_active_track_enrollments
 from openiop.scheduling.conflicts import describe_day, find_conflicts, lock_for_booking
 from openiop.scheduling.models import (
     DEFAULT_GROUP_CAPACITY,
@@ -397,7 +398,7 @@ def _materialize_locked(
             continue
         result.created.append(session)
     if result.created and series.track_id is not None:
-        result.booked = _book_track(result.created)
+        result.booked = book_active_track_enrollments(sessions=result.created)
     return result
 
 
@@ -431,13 +432,6 @@ def materialize_series(
 
 
 # --- Bringing sessions in line with their series --------------------------------------------
-
-
-def _book_track(sessions: list[Session]) -> int:
-    # Imported here: booking (a colleague's module) builds on the sessions this module makes.
-    from openiop.scheduling.booking import book_active_track_enrollments
-
-    return book_active_track_enrollments(sessions=sessions)
 
 
 def _cancel_bookings(
@@ -585,7 +579,7 @@ def _sync_future_sessions(
             session.save()
             change.updated += 1
     if reinstated and series.track_id is not None:
-        _book_track(reinstated)
+        book_active_track_enrollments(sessions=reinstated)
     return change
 
 
