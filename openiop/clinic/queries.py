@@ -152,6 +152,11 @@ class Census:
     discharges: int
 
 
+def _edition(number: int) -> str:
+    suffix = {1: "st", 2: "nd", 3: "rd"}.get(number % 10 if number % 100 not in (11, 12, 13) else 0)
+    return f"{number}{suffix or 'th'} ed."
+
+
 def _rows(items: list[tuple[str, str, int]]) -> list[CensusRow]:
     peak = max((count for _, _, count in items), default=0)
     return [
@@ -198,7 +203,7 @@ def site_census(*, site: Site) -> Census:
             (
                 row["program__level_of_care__name"],
                 f"ASAM {row['program__level_of_care__code']}, "
-                f"{row['program__level_of_care__edition']}th ed.",
+                f"{_edition(row['program__level_of_care__edition'])}",
                 row["count"],
             )
             for row in levels
