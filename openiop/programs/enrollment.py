@@ -243,7 +243,7 @@ def open_enrollment(
 def lock_enrollment(enrollment: Enrollment, *, expected_version: int | None = None) -> Enrollment:
     """Re-read ``enrollment`` under a row lock; refuse a stale version or a closed one."""
     locked = (
-        Enrollment.objects.select_for_update()
+        Enrollment.objects.select_for_update(of=("self",))
         .select_related("patient__site", "program__level_of_care", "track", "episode")
         .get(pk=enrollment.pk)
     )

@@ -600,7 +600,7 @@ def schedule_individual_series(
 ) -> tuple[IndividualSeries, BookingSummary]:
     """Set the recurring individual slot and report what was booked and skipped."""
     enrollment = (
-        Enrollment.objects.select_for_update()
+        Enrollment.objects.select_for_update(of=("self",))
         .select_related("patient__site", "primary_therapist")
         .get(pk=enrollment.pk)
     )
