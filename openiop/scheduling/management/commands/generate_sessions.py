@@ -1,0 +1,77 @@
+"""``openiop generate-sessions [--weeks N] [--site NAME]``: keep the group schedule ahead.
+
+Run it nightly (cron or a systemd timer) on any one server, or on several: it is idempotent
+and safe to run concurrently (see ``openiop.scheduling.series``).
+"""
+
+from __future__ import annotations
+
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from openiop.accounts.models import Site
+from openiop.scheduling.series import (
+    DEFAULT_HORIZON_WEEKS,
+    MAX_HORIZON_WEEKS,
+    SiteSummary,
+    check_weeks,
+    generate_sessions,
+)
+
+
+def _weeks(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise CommandError(f"--weeks must be a whole number of weeks, not {text!r}.") from None
+
+
+class Command(BaseCommand):
+    help = (
+        "Create the group sessions of every active group series for the coming weeks"
+        " (idempotent: sessions already there are left alone)."
+    )
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument(
+            "--weeks",
+            default=str(DEFAULT_HORIZON_WEEKS),
+            help=f"how many weeks ahead, 1–{MAX_HORIZON_WEEKS} (default {DEFAULT_HORIZON_WEEKS})",
+        )
+        parser.add_argument("--site", help="only this site (its exact name)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        weeks = _weeks(options["weeks"])
+        try:
+            check_weeks(weeks)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        sites = None
+        if options["site"]:
+            site = Site.objects.filter(name=options["site"]).first()
+            if site is None:
+                known = ", ".join(Site.objects.order_by("name").values_list("name", flat=True))
+                raise CommandError(f"No site named {options['site']!r}. Sites: {known or 'none'}.")
+            sites = [site]
+
+        def progress(summary: SiteSummary) -> None:
+            self.stdout.write(
+                f"{summary.site.name}: {summary.series} group series, {summary.created} session(s)"
+                f" created, {summary.already_there} already there,"
+                f" {len(summary.conflicts)} skipped for conflicts"
+            )
+
+        summary = generate_sessions(weeks=weeks, sites=sites, on_site=progress)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Done for the next {weeks} week(s): {summary.created} session(s) created,"
+                f" {summary.already_there} already there,"
+                f" {len(summary.conflicts)} skipped for conflicts."
+            )
+        )
+        if summary.conflicts:
+            self.stdout.write("Skipped (the facilitator or the room is busy):")
+            for conflict in summary.conflicts:
+                self.stdout.write(f"  - {conflict}")
