@@ -106,7 +106,7 @@ def test_it_summarizes_the_active_enrollment(client, site, tom, patient, iop, ev
     for text in (
         "Adult IOP — Evening — Tue/Wed/Thu 18:00–21:00",
         "Intensive outpatient",
-        "ASAM 2.1, ASAM 3rd edition (2013)",
+        "ASAM 2.1, 3rd edition (2013)",
         "Feb 2, 2026",
         "Tom Fakename",
         "Priya Exampledoc",
@@ -303,3 +303,25 @@ def test_it_runs_a_constant_number_of_queries(
     # (savepoint, update, release).
     with django_assert_num_queries(14):
         assert client.get(f"/patients/{patient.pk}/").status_code == 200
+
+
+def test_the_chart_geometry_never_has_negative_sizes():
+    from decimal import Decimal
+
+    from openiop.clinic.charts import hours_chart
+    from openiop.lib.dates import IsoWeek
+    from openiop.scheduling.hours import WeekHours, WeekStatus
+
+    current = IsoWeek(2026, 10)
+    weeks = [
+        WeekHours(current.shift(-2), 0, 0, None, None, WeekStatus.NOT_ENROLLED),
+        WeekHours(current.shift(-1), 0, 0, Decimal(9), Decimal(12), WeekStatus.MISSED),
+        WeekHours(current, 0, 180, Decimal(9), Decimal(12), WeekStatus.AT_RISK),
+    ]
+    chart = hours_chart(weeks, current=current)
+    for bar in chart.bars:
+        assert bar.attended_h >= 0 and bar.ahead_h >= 0 and bar.band_h >= 0
+    # A missed week with nothing attended still shows a sliver; no enrollment shows none.
+    assert [bar.attended_h > 0 for bar in chart.bars] == [False, True, True]
+    assert chart.bars[2].ahead_h > 0
+    assert chart.bars[0].data_hours == "0.00"

@@ -22,6 +22,7 @@ TOP = 14
 BOTTOM = 42
 PLOT_W = WIDTH - LEFT - RIGHT
 PLOT_H = HEIGHT - TOP - BOTTOM
+ZERO_STUB = 3
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,12 @@ def hours_chart(weeks: list[WeekHours], *, current: IsoWeek) -> HoursChart:
         slot_x = round(LEFT + index * slot_w, 2)
         x = round(slot_x + (slot_w - width) / 2, 2)
         attended_y = y_of(week.attended_hours)
-        ahead_y = y_of(week.attended_hours + week.ahead_hours)
+        if week.attended_minutes == 0 and week.target_min is not None:
+            # A week with nothing attended still shows a sliver in its status colour, so
+            # a missed week does not read as a gap in the data.
+            attended_y = round(baseline - ZERO_STUB, 2)
+        ahead_h = round(float(week.ahead_hours) * scale, 2)
+        ahead_y = round(attended_y - ahead_h, 2)
         band_y = floor_y = None
         band_h = 0.0
         if week.target_min is not None and week.target_max is not None:
@@ -118,7 +124,7 @@ def hours_chart(weeks: list[WeekHours], *, current: IsoWeek) -> HoursChart:
                 attended_y=attended_y,
                 attended_h=round(baseline - attended_y, 2),
                 ahead_y=ahead_y,
-                ahead_h=round(attended_y - ahead_y, 2),
+                ahead_h=ahead_h,
                 band_y=band_y,
                 band_h=band_h,
                 floor_y=floor_y,
