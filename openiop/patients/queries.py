@@ -96,7 +96,8 @@ def _name_condition(text: str, vendor: str) -> Q | None:
         return given(words[0]) | family(words[0])
     # "First Last" (also "Mary Ann Smith" either way round) and "Last First".
     condition = given(words[0]) & family(" ".join(words[1:]))
-    condition |= given(" ".join(words[:-1])) & family(words[-1])
+    if len(words) > 2:
+        condition |= given(" ".join(words[:-1])) & family(words[-1])
     condition |= family(words[0]) & given(" ".join(words[1:]))
     return condition
 
