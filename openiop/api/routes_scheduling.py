@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
+from ninja.responses import Status
 from pydantic import AwareDatetime, BeforeValidator, ValidationInfo, field_validator
 
 from openiop.accounts.access import sites_with_permission
@@ -306,7 +307,7 @@ def session_roster(request: HttpRequest, session_id: int) -> dict[str, Any]:
 )
 def session_attendance(
     request: HttpRequest, session_id: int, entries: list[AttendanceIn]
-) -> tuple[int, dict[str, Any]]:
+) -> Status:
     session = get_session_for_user(request, session_id, permission="attendance.record")
     try:
         record_attendance(
@@ -326,21 +327,24 @@ def session_attendance(
             request=request,
         )
     except AttendanceInvalid as exc:
-        return 422, {
-            "detail": [
-                {
-                    "field": error.field
-                    if error.index is None
-                    else f"entries.{error.index}.{error.field}",
-                    "message": error.message,
-                    "type": "value_error",
-                }
-                for error in exc.errors
-            ]
-        }
+        return Status(
+            422,
+            {
+                "detail": [
+                    {
+                        "field": error.field
+                        if error.index is None
+                        else f"entries.{error.index}.{error.field}",
+                        "message": error.message,
+                        "type": "value_error",
+                    }
+                    for error in exc.errors
+                ]
+            },
+        )
     except AttendanceConflict as exc:
-        return 409, {"detail": exc.message}
-    return 200, _roster(request, session_id, "attendance.record")
+        return Status(409, {"detail": exc.message})
+    return Status(200, _roster(request, session_id, "attendance.record"))
 
 
 @router.post(
@@ -357,9 +361,7 @@ def session_attendance(
     description="A session already cancelled, or with attendance recorded (held), answers 409.",
     auth=api_guard("programs.manage"),
 )
-def cancel_session(
-    request: HttpRequest, session_id: int, payload: CancelIn
-) -> tuple[int, dict[str, Any]]:
+def cancel_session(request: HttpRequest, session_id: int, payload: CancelIn) -> Status:
     session = get_session_for_user(request, session_id, permission="programs.manage")
     try:
         count = series.cancel_session(
@@ -371,14 +373,19 @@ def cancel_session(
     except ValidationError as exc:
         problems = exc.message_dict if hasattr(exc, "error_dict") else {"session": exc.messages}
         if "reason" in problems:
-            return 422, {
-                "detail": [
-                    {"field": "reason", "message": message, "type": "value_error"}
-                    for message in problems["reason"]
-                ]
-            }
-        return 409, {
-            "detail": " ".join(message for values in problems.values() for message in values)
-        }
+            return Status(
+                422,
+                {
+                    "detail": [
+                        {"field": "payload.reason", "message": message, "type": "value_error"}
+                        for message in problems["reason"]
+                    ]
+                },
+            )
+        return Status(
+            409, {"detail": " ".join(message for values in problems.values() for message in values)}
+        )
     session = get_session_for_user(request, session_id, permission="programs.manage")
-    return 200, {"session": _session_out(session, timezone.now()), "cancelled_bookings": count}
+    return Status(
+        200, {"session": _session_out(session, timezone.now()), "cancelled_bookings": count}
+    )
