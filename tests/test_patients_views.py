@@ -147,6 +147,13 @@ class TestRegister:
         assert patient.date_of_birth == date(1988, 4, 2) and patient.emergency_contact_name
         assert AuditEvent.objects.get(action=Action.CREATE).patient_id == patient.pk
 
+    def test_it_shows_every_problem_at_once(self, client, site, front_desk):
+        sign_in(client, front_desk, site=site)
+        bad = {"last_name": "", "date_of_birth": "2999-01-01", "email": "x", "phone": "call me"}
+        html = client.post("/patients/new/", {**REGISTRATION, **bad}).content.decode()
+        for message in ("legal last name", "cannot be in the future", "valid email", "digits"):
+            assert message in html
+
     def test_it_accepts_us_dates(self, client, site, front_desk):
         sign_in(client, front_desk, site=site)
         client.post("/patients/new/", {**REGISTRATION, "date_of_birth": "04/02/1988"})
@@ -184,10 +191,18 @@ class TestRegister:
 
 class TestEdit:
     def test_it_shows_the_form_with_the_version_and_audits_the_read(self, client, site, tom):
-        patient = make_patient(site, first_name="Casey", last_name="Sample", city="Sampletown")
+        patient = make_patient(
+            site,
+            first_name="Casey",
+            last_name="Sample",
+            city="Sampletown",
+            date_of_birth=date(1988, 4, 2),
+        )
         sign_in(client, tom, site=site)
         html = client.get(f"/patients/{patient.pk}/edit/").content.decode()
         assert 'name="version" value="1"' in html and 'value="Sampletown"' in html
+        assert 'type="date" name="date_of_birth" id="id_date_of_birth"' in html
+        assert 'value="1988-04-02"' in html
         event = AuditEvent.objects.get(patient_id=patient.pk)
         assert event.action == Action.VIEW and event.detail == "edit form"
 

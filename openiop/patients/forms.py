@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
 
+from openiop.accounts.models import Site
 from openiop.patients.models import Patient
+from openiop.patients.services import birth_date_error, phone_error
 
 DATE_FORMATS = ["%Y-%m-%d", "%m/%d/%Y"]
 
@@ -105,8 +108,9 @@ class PatientForm(forms.Form):
         help_text="Offer an interpreter when this is not English.",
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, site: Site | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.site = site
         self.fields["first_name"].error_messages["required"] = (
             "Enter the patient's legal first name."
         )
@@ -115,6 +119,27 @@ class PatientForm(forms.Form):
         self.fields["primary_language"].error_messages["required"] = (
             "Enter the patient's primary language."
         )
+
+    # The services check these again; checking here too shows every problem in one round.
+    def clean_date_of_birth(self) -> date:
+        born = self.cleaned_data["date_of_birth"]
+        problem = birth_date_error(born, self.site)
+        if problem:
+            raise ValidationError(problem)
+        return born
+
+    def clean_phone(self) -> str:
+        return self._phone("phone")
+
+    def clean_emergency_contact_phone(self) -> str:
+        return self._phone("emergency_contact_phone")
+
+    def _phone(self, name: str) -> str:
+        value = self.cleaned_data[name].strip()
+        problem = phone_error(value)
+        if problem:
+            raise ValidationError(problem)
+        return value
 
     def patient_fields(self) -> dict[str, Any]:
         """The cleaned values the services take (without the version)."""
@@ -151,5 +176,7 @@ class PatientEditForm(PatientForm):
 
 def initial_for(patient: Patient) -> dict[str, Any]:
     initial = {name: getattr(patient, name) for name in PatientForm.base_fields}
+    # The shared _field.html prints the value as-is; a date input needs ISO, not "April 2, 1988".
+    initial["date_of_birth"] = patient.date_of_birth.isoformat()
     initial["version"] = patient.version
     return initial

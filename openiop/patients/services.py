@@ -20,7 +20,6 @@ import contextlib
 import re
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import transaction
@@ -91,7 +90,8 @@ def allocate_mrn() -> str:
     return format_mrn(sequence.last_value)
 
 
-def _phone_error(value: str) -> str | None:
+def phone_error(value: str) -> str | None:
+    """Why ``value`` is not a usable phone number, or None (blank is allowed)."""
     if not value:
         return None
     if not _PHONE_CHARS.match(value):
@@ -138,13 +138,11 @@ def _validate(patient: Patient) -> None:
     if born in (None, ""):
         errors["date_of_birth"] = ["Enter the date of birth."]
     elif isinstance(born, date):
-        today = timezone.localdate(timezone=_site_zone(patient))
-        if born > today:
-            errors["date_of_birth"] = ["The date of birth cannot be in the future."]
-        elif born < EARLIEST_BIRTH_DATE:
-            errors["date_of_birth"] = ["The date of birth cannot be before 1900."]
+        problem = birth_date_error(born, patient.site if patient.site_id else None)
+        if problem:
+            errors["date_of_birth"] = [problem]
     for name in ("phone", "emergency_contact_phone"):
-        problem = _phone_error(getattr(patient, name) or "")
+        problem = phone_error(getattr(patient, name) or "")
         if problem:
             errors[name] = [problem]
     try:
@@ -156,9 +154,14 @@ def _validate(patient: Patient) -> None:
         raise ValidationError(errors)
 
 
-def _site_zone(patient: Patient) -> ZoneInfo | None:
-    site = patient.site if patient.site_id else None
-    return zone(site.time_zone) if site is not None else None
+def birth_date_error(born: date, site: Site | None) -> str | None:
+    """Why ``born`` cannot be a date of birth, or None. "Today" is the site's today."""
+    today = timezone.localdate(timezone=zone(site.time_zone) if site is not None else None)
+    if born > today:
+        return "The date of birth cannot be in the future."
+    if born < EARLIEST_BIRTH_DATE:
+        return "The date of birth cannot be before 1900."
+    return None
 
 
 def _changed_field_names(patient: Patient, changes: dict[str, Any]) -> list[str]:

@@ -77,7 +77,7 @@ def patient_list_view(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @requires("patients.register")
 def patient_create_view(request: HttpRequest) -> HttpResponse:
-    form = PatientForm(request.POST or None)
+    form = PatientForm(request.POST or None, site=request.site)  # type: ignore[attr-defined]
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -116,7 +116,7 @@ def patient_edit_view(request: HttpRequest, patient_id: int) -> HttpResponse:
     status = 200
     stale = False
     if request.method == "POST":
-        form = PatientEditForm(request.POST)
+        form = PatientEditForm(request.POST, site=patient.site)
         if form.is_valid():
             try:
                 update_patient(
