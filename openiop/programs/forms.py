@@ -12,6 +12,8 @@ from openiop.accounts.models import Site, User
 from openiop.programs.models import LevelOfCare, Program, Track
 from openiop.scheduling.models import DEFAULT_GROUP_CAPACITY, GroupType, Room, Weekday
 
+EDITION_SHORT = {3: "3rd ed.", 4: "4th ed."}
+
 
 class DateInput(forms.DateInput):
     input_type = "date"
@@ -72,7 +74,7 @@ class ProgramForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["level_of_care"].label_from_instance = lambda level: (
-            f"ASAM {level.code} ({level.edition}th ed.) — {level.name}"
+            f"ASAM {level.code} ({EDITION_SHORT.get(level.edition, level.edition)}) — {level.name}"
         )
 
 

@@ -113,7 +113,7 @@ def update_level_of_care(
         object_type="level_of_care",
         object_id=level.pk,
         detail=(
-            f"{level.code} ({level.edition}th ed.) {level.name}:"
+            f"{level.code} ({level.get_edition_display()}) {level.name}:"
             f" {format_hours(level.weekly_hours_min)}–{format_hours(level.weekly_hours_max)}"
         ),
     )

@@ -213,7 +213,7 @@ def level_edit_view(request: HttpRequest, level_id: int) -> HttpResponse:
     return _form_page(
         request,
         form,
-        title=f"Edit ASAM {level.code} ({level.edition}th ed.)",
+        title=f"Edit ASAM {level.code} — {level.name}",
         intro=(
             "States and payers set these hours differently: programs at this level must keep"
             " their weekly targets inside the floor and ceiling."
@@ -483,7 +483,10 @@ def series_create_view(request: HttpRequest) -> HttpResponse:
     form = GroupSeriesForm(
         request.POST or None,
         site=site,
-        initial={"track": track.pk if track else None, "starts_on": local_today(site.time_zone)},
+        initial={
+            "track": track.pk if track else None,
+            "starts_on": local_today(site.time_zone).isoformat(),
+        },
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -535,7 +538,13 @@ def series_edit_view(request: HttpRequest, series_id: int) -> HttpResponse:
         )
     }
     initial.update(
-        group_type=series.group_type_id, facilitator=series.facilitator_id, room=series.room_id
+        group_type=series.group_type_id,
+        facilitator=series.facilitator_id,
+        room=series.room_id,
+        # Date and time inputs need ISO text, not the locale's "Nov. 26, 2026" or "6 p.m.".
+        start_time=f"{series.start_time:%H:%M}",
+        starts_on=series.starts_on.isoformat(),
+        ends_on=series.ends_on.isoformat() if series.ends_on else "",
     )
     form = GroupSeriesForm(request.POST or None, site=site, editing=True, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -574,7 +583,9 @@ def series_edit_view(request: HttpRequest, series_id: int) -> HttpResponse:
 def series_end_view(request: HttpRequest, series_id: int) -> HttpResponse:
     series = _series(request, series_id)
     today = local_today(_site(request).time_zone)
-    form = EndSeriesForm(request.POST or None, initial={"ends_on": today - timedelta(days=1)})
+    form = EndSeriesForm(
+        request.POST or None, initial={"ends_on": (today - timedelta(days=1)).isoformat()}
+    )
     if request.method == "POST" and form.is_valid():
         try:
             change = schedule.end_group_series(
