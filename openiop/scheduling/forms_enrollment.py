@@ -99,9 +99,12 @@ class _ProgramTrackForm(forms.Form):
         self.fields["prescriber"].queryset = staff_of(site, PRESCRIBER_ROLES)
         self.chosen_program = self._chosen_program()
         self.fields["track"].queryset = tracks_of(self.chosen_program)
-        self.fields["track"].empty_label = (
-            "— choose a program first —" if self.chosen_program is None else "— no track —"
-        )
+        if self.chosen_program is None:
+            self.fields["track"].empty_label = "— choose a program first —"
+        elif self.fields["track"].queryset.exists():
+            self.fields["track"].empty_label = "— choose a track —"
+        else:
+            self.fields["track"].empty_label = "— no track —"
         if self.chosen_program is not None and not self.is_bound:
             self.initial.setdefault("weekly_hours_min", self.chosen_program.weekly_hours_min)
             self.initial.setdefault("weekly_hours_max", self.chosen_program.weekly_hours_max)
