@@ -66,4 +66,3 @@ def make_booking(
     return Booking.objects.create(
         session=session, patient=patient, kind=kind, status=status, **fields
     )
-

@@ -98,7 +98,7 @@ def test_it_shows_time_title_type_facilitator_room_counts_and_status(as_tom, sit
     assert "Held" in early
     morning = row(running)
     assert re.search(r'data-testid="booked-count">3 ', morning)  # the cancelled one holds no seat
-    assert "In progress" in morning and "Take attendance" in morning
+    assert "In progress" in morning and ">Attendance<" in morning
     assert ">You<" in morning
     assert "Upcoming" in row(upcoming)
     assert "Cancelled" in row(cancelled) and "Facilitator off sick" in row(cancelled)

@@ -49,9 +49,11 @@
 })();
 // Roster rows answer 409 (changed by someone else) and 422 (bad input) with the row itself,
 // showing the message and the current values; htmx swaps only 2xx unless told otherwise.
+// The event fires on the swap target: the row, which carries data-swap-errors.
 document.addEventListener("htmx:beforeSwap", function (event) {
   var status = event.detail.xhr.status;
-  if ((status === 409 || status === 422) && event.detail.elt.closest("[data-swap-errors]")) {
+  var target = event.detail.target;
+  if ((status === 409 || status === 422) && target && target.closest("[data-swap-errors]")) {
     event.detail.shouldSwap = true;
     event.detail.isError = false;
   }
