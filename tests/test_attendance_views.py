@@ -287,3 +287,13 @@ def test_it_lets_no_therapist_cancel_a_session(as_tom, session, booking):
     assert response.status_code == 403
     session.refresh_from_db()
     assert session.status == SessionStatus.SCHEDULED
+
+
+@pytest.mark.parametrize("booking_id", ["", "abc", "0", "99999999999999999999"])
+def test_it_answers_404_for_a_malformed_booking_id(as_tom, session, booking, booking_id):
+    url = reverse("session-attendance", kwargs={"session_id": session.pk})
+
+    response = as_tom.post(url, {"booking": booking_id, "version": 1, "status": "present"})
+
+    assert response.status_code == 404
+    assert Booking.objects.get(pk=booking.pk).status == AttendanceStatus.BOOKED

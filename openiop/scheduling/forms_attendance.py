@@ -19,8 +19,9 @@ class AttendanceRowForm(forms.Form):
     tapped on a row that had times or minutes clears them, as a person tapping "No-show" means.
     """
 
-    booking = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
-    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    # Bounded so a tampered id is a form error, never a database integer overflow.
+    booking = forms.IntegerField(min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput)
+    version = forms.IntegerField(min_value=1, max_value=2**31 - 1, widget=forms.HiddenInput)
     status = forms.ChoiceField(
         choices=[(s.value, s.label) for s in RECORDABLE_STATUSES],
         error_messages={"required": "Tap one of the attendance buttons."},
