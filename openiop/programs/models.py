@@ -45,7 +45,8 @@ class LevelOfCare(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} (ASAM {self.code}, {self.edition}th ed.)"
+        edition = {Edition.THIRD: "3rd", Edition.FOURTH: "4th"}.get(self.edition, "")
+        return f"{self.name} (ASAM {self.code}, {edition} ed.)"
 
 
 class Program(models.Model):
