@@ -14,6 +14,7 @@ the row locks of ``lock_for_booking`` do the queuing.
 
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.apps import apps as django_apps
 from django.db import connection
 from django.utils import timezone
 
@@ -40,6 +42,19 @@ from tests.factories_scheduling import make_booking, make_session
 
 ROOT = Path(__file__).resolve().parent.parent
 PAUSE = 0.3
+
+
+SEEDS = (
+    "openiop.programs.migrations.0002_seed_levels_of_care",
+    "openiop.scheduling.migrations.0002_seed_group_types",
+)
+
+
+@pytest.fixture
+def seeded(transactional_db):
+    """The migrations' reference data, which an earlier transactional test's flush removed."""
+    for module in SEEDS:
+        importlib.import_module(module).seed(django_apps, None)
 
 
 def _rerun_on_a_file_database(request: pytest.FixtureRequest, tmp_path: Path) -> bool:
@@ -121,8 +136,8 @@ def enrolled(site, program, track, name):
     return patient
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_two_drop_ins_racing_for_the_last_seat(transactional_db, request, tmp_path, monkeypatch):
+@pytest.mark.django_db(transaction=True)
+def test_two_drop_ins_racing_for_the_last_seat(seeded, request, tmp_path, monkeypatch):
     if _rerun_on_a_file_database(request, tmp_path):
         return
     site, director, therapist, program, track = clinic()
@@ -136,8 +151,8 @@ def test_two_drop_ins_racing_for_the_last_seat(transactional_db, request, tmp_pa
     assert Booking.objects.filter(session=session).count() == 2
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_two_bookings_racing_for_one_facilitator(transactional_db, request, tmp_path, monkeypatch):
+@pytest.mark.django_db(transaction=True)
+def test_two_bookings_racing_for_one_facilitator(seeded, request, tmp_path, monkeypatch):
     if _rerun_on_a_file_database(request, tmp_path):
         return
     site, director, therapist, program, track = clinic()
@@ -154,8 +169,8 @@ def test_two_bookings_racing_for_one_facilitator(transactional_db, request, tmp_
     assert Session.objects.filter(kind=SessionKind.INDIVIDUAL, facilitator=therapist).count() == 1
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_two_bookings_racing_for_one_patient(transactional_db, request, tmp_path, monkeypatch):
+@pytest.mark.django_db(transaction=True)
+def test_two_bookings_racing_for_one_patient(seeded, request, tmp_path, monkeypatch):
     if _rerun_on_a_file_database(request, tmp_path):
         return
     site, director, therapist, program, track = clinic()
@@ -173,8 +188,8 @@ def test_two_bookings_racing_for_one_patient(transactional_db, request, tmp_path
     assert Booking.objects.filter(patient=patient).count() == 1
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_two_admissions_racing_for_one_patient(transactional_db, request, tmp_path, monkeypatch):
+@pytest.mark.django_db(transaction=True)
+def test_two_admissions_racing_for_one_patient(seeded, request, tmp_path, monkeypatch):
     if _rerun_on_a_file_database(request, tmp_path):
         return
     site, director, _therapist, program, track = clinic()
