@@ -14,6 +14,10 @@ def main(argv: list[str] | None = None) -> None:
         # (the command says so when it starts). Explicit environment values still win.
         os.environ.setdefault("DEBUG", "true")
         os.environ.setdefault("REQUIRE_MFA", "false")
+    if len(argv) > 1 and "-" in argv[1] and not argv[1].startswith("-"):
+        # Commands are spelled with hyphens in the docs (`openiop generate-sessions`);
+        # Django names them after their modules, with underscores.
+        argv[1] = argv[1].replace("-", "_")
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(argv)
