@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import importlib
+
 import pytest
+from django.apps import apps as django_apps
 from django.db import connection
 
 from openiop.accounts.roles import Role
@@ -69,8 +72,21 @@ def purge_audit_rows() -> None:
             cursor.execute(statement)
 
 
+# Reference data that migrations seed; a transactional test's flush empties these tables.
+REFERENCE_SEEDS = (
+    "openiop.programs.migrations.0002_seed_levels_of_care",
+    "openiop.scheduling.migrations.0002_seed_group_types",
+)
+
+
+def reseed_reference_data() -> None:
+    for module in REFERENCE_SEEDS:
+        importlib.import_module(module).seed(django_apps, None)
+
+
 @pytest.fixture
 def transactional_db(transactional_db):
+    reseed_reference_data()
     yield transactional_db
     purge_audit_rows()
 

@@ -26,8 +26,27 @@ _PEOPLE = (
 )
 _SHIELD = "M12 2 4 5v6c0 5 3.4 9.4 8 11 4.6-1.6 8-6 8-11V5zm-1 14-4-4 1.4-1.4 2.6 2.6 5.6-5.6L18 9z"
 
+_CALENDAR = (
+    "M7 2v2H5a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h14a2 2 0 0 0 2-2V6a2 2 0 0 0-2-2h-2V2h-2v2H9V2z"
+    "M5 9h14v11H5z"
+)
+_PERSON = "M12 12a5 5 0 1 0 0-10 5 5 0 0 0 0 10zm-9 10a9 9 0 0 1 18 0z"
+_ALERT = "M12 2 1 21h22zm-1 7h2v6h-2zm0 8h2v2h-2z"
+_BARS = "M3 21V10h4v11zm7 0V3h4v18zm7 0v-8h4v8z"
+_GEAR = (
+    "M12 8a4 4 0 1 0 0 8 4 4 0 0 0 0-8zm9 5.5v-3l-2.4-.6a7 7 0 0 0-.7-1.7l1.3-2.1-2.1-2.1"
+    "-2.1 1.3a7 7 0 0 0-1.7-.7L12.5 2h-3l-.6 2.6a7 7 0 0 0-1.7.7L5.1 4 3 6.1l1.3 2.1"
+    "a7 7 0 0 0-.7 1.7L1 10.5v3l2.6.6a7 7 0 0 0 .7 1.7L3 17.9 5.1 20l2.1-1.3a7 7 0 0 0 1.7.7"
+    "l.6 2.6h3l.6-2.6a7 7 0 0 0 1.7-.7l2.1 1.3 2.1-2.1-1.3-2.1a7 7 0 0 0 .7-1.7z"
+)
+
 NAVIGATION: list[NavItem] = [
     NavItem("Home", "home", "home.view", _HOME),
+    NavItem("Today", "today", "schedule.view", _CALENDAR),
+    NavItem("Patients", "patient-list", "patients.view", _PERSON),
+    NavItem("At risk this week", "at-risk", "hours.view", _ALERT),
+    NavItem("Census", "census", "hours.view", _BARS),
+    NavItem("Program setup", "setup-home", "programs.view", _GEAR),
     NavItem("Staff", "staff-list", "staff.view", _PEOPLE),
     NavItem("Audit trail", "audit-list", "audit.view", _SHIELD),
 ]
