@@ -26,7 +26,12 @@ from tests.factories_patients import make_patient
 from tests.factories_programs import make_program, make_room, make_track
 from tests.factories_scheduling import make_booking, make_session
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# serialized_rollback: the seeded levels of care and group types are reloaded even when an
+# earlier transactional test flushed the database.
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 TABLET = {"width": 1024, "height": 768}
 
