@@ -51,8 +51,7 @@ def _rerun_on_a_file_database(request: pytest.FixtureRequest, tmp_path: Path) ->
     return True
 
 
-# serialized_rollback: the flush after this test must not take the seeded reference data along.
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_it_lets_one_of_several_simultaneous_taps_win(transactional_db, request, tmp_path):
     if _rerun_on_a_file_database(request, tmp_path):
         return

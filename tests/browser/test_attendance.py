@@ -7,11 +7,13 @@ so the chart's current week is the session's week).
 
 from __future__ import annotations
 
+import importlib
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from django.apps import apps as django_apps
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
@@ -26,12 +28,7 @@ from tests.factories_patients import make_patient
 from tests.factories_programs import make_program, make_room, make_track
 from tests.factories_scheduling import make_booking, make_session
 
-# serialized_rollback: the seeded levels of care and group types are reloaded even when an
-# earlier transactional test flushed the database.
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 TABLET = {"width": 1024, "height": 768}
 
@@ -43,7 +40,20 @@ def week_start(site: Site) -> datetime:
 
 
 @pytest.fixture
-def clinic() -> Site:
+def reference_data() -> None:
+    """The seeded levels of care and group types, which an earlier transactional test's flush
+    may have removed. The seeding migrations are idempotent, so they simply run again.
+    (serialized_rollback would restore them too, but clashes with content types recreated by
+    other transactional tests' flushes.)"""
+    for module in (
+        "openiop.programs.migrations.0002_seed_levels_of_care",
+        "openiop.scheduling.migrations.0002_seed_group_types",
+    ):
+        importlib.import_module(module).seed(django_apps, None)
+
+
+@pytest.fixture
+def clinic(reference_data: None) -> Site:
     return make_site("Testville Clinic")
 
 
