@@ -75,7 +75,8 @@ POLICY: dict[str, Permission] = {
         ),
         _p(
             "programs.manage",
-            "Set up levels of care, programs, tracks, rooms, group types and group schedules",
+            "Set up levels of care, programs, tracks, rooms, group types and group schedules;"
+            " cancel sessions (holidays)",
             Role.DIRECTOR,
         ),
         _p(
@@ -104,7 +105,7 @@ POLICY: dict[str, Permission] = {
         ),
         _p(
             "schedule.manage",
-            "Book individual sessions and drop-ins, cancel sessions",
+            "Book individual sessions and drop-ins",
             Role.DIRECTOR,
             Role.THERAPIST,
             Role.FRONT_DESK,
