@@ -175,3 +175,26 @@ def test_two_servers_at_once_create_each_session_once(
     assert created == 11
     assert Session.objects.count() == 11
     assert sum(r.already_there for r in results) == 11  # type: ignore[union-attr]
+
+
+def test_it_rolls_individual_therapy_forward(db, site, tom):
+    """Recurring individual sessions are extended on the same horizon as the groups."""
+    from openiop.scheduling.booking import set_individual_schedule
+    from openiop.scheduling.models import Session
+    from tests.factories_enrollment import make_enrollment
+    from tests.factories_patients import make_patient
+    from tests.factories_programs import make_program
+
+    patient = make_patient(site)
+    enrollment = make_enrollment(patient, make_program(site), primary_therapist=tom)
+    set_individual_schedule(
+        enrollment=enrollment, weekday=1, start_time=time(13), duration_minutes=50, by=tom
+    )
+    before = Session.objects.filter(individual_series__enrollment=enrollment).count()
+    out = StringIO()
+    call_command("generate_sessions", "--weeks", "12", stdout=out)
+    after = Session.objects.filter(individual_series__enrollment=enrollment).count()
+    assert after == before + 4
+    assert "1 individual schedule(s), 4 individual session(s) booked" in out.getvalue()
+    call_command("generate_sessions", "--weeks", "12", stdout=StringIO())
+    assert Session.objects.filter(individual_series__enrollment=enrollment).count() == after

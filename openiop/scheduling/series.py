@@ -30,8 +30,11 @@ from openiop.accounts.models import Membership, Site
 from openiop.audit.models import Action
 from openiop.audit.services import record_event
 from openiop.lib.dates import IsoWeek, at_local, local_today, zone
-from openiop.programs.models import Track
-from openiop.scheduling.booking import book_active_track_enrollments
+from openiop.programs.models import EnrollmentStatus, Track
+from openiop.scheduling.booking import (
+    book_active_track_enrollments,
+    materialize_individual_series,
+)
 from openiop.scheduling.conflicts import describe_day, find_conflicts, lock_for_booking
 from openiop.scheduling.models import (
     DEFAULT_GROUP_CAPACITY,
@@ -39,6 +42,7 @@ from openiop.scheduling.models import (
     Booking,
     GroupSeries,
     GroupType,
+    IndividualSeries,
     Room,
     Session,
     SessionKind,
@@ -114,6 +118,8 @@ class SiteSummary:
     created: int = 0
     already_there: int = 0
     booked: int = 0
+    individual_series: int = 0
+    individual_booked: int = 0
     conflicts: list[str] = field(default_factory=list)
 
 
@@ -907,6 +913,21 @@ def generate_sessions(
             site_summary.already_there += result.already_there
             site_summary.booked += result.booked
             site_summary.conflicts.extend(result.conflicts)
+        # Recurring individual therapy rolls forward on the same horizon.
+        individual_ids = list(
+            IndividualSeries.objects.filter(
+                enrollment__patient__site=site,
+                enrollment__status=EnrollmentStatus.ACTIVE,
+                is_active=True,
+            )
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        for series_id in individual_ids:
+            booked = materialize_individual_series(IndividualSeries(pk=series_id), weeks=weeks)
+            site_summary.individual_series += 1
+            site_summary.individual_booked += booked.booked
+            site_summary.conflicts.extend(booked.skipped)
         summary.sites.append(site_summary)
         if callable(on_site):
             on_site(site_summary)

@@ -60,7 +60,9 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{summary.site.name}: {summary.series} group series, {summary.created} session(s)"
                 f" created, {summary.already_there} already there,"
-                f" {len(summary.conflicts)} skipped for conflicts"
+                f" {len(summary.conflicts)} skipped for conflicts;"
+                f" {summary.individual_series} individual schedule(s),"
+                f" {summary.individual_booked} individual session(s) booked"
             )
 
         summary = generate_sessions(weeks=weeks, sites=sites, on_site=progress)
@@ -72,6 +74,6 @@ class Command(BaseCommand):
             )
         )
         if summary.conflicts:
-            self.stdout.write("Skipped (the facilitator or the room is busy):")
+            self.stdout.write("Skipped (the facilitator, the room or the patient is busy):")
             for conflict in summary.conflicts:
                 self.stdout.write(f"  - {conflict}")
