@@ -98,7 +98,9 @@ def test_it_answers_404_for_another_sites_patient(client, other_site, oscar, pat
     response = _get(client, oscar, f"/api/v1/patients/{patient.pk}/hours")
     assert response.status_code == 404
     assert response.json() == {"detail": "Not found."}
-    assert not AuditEvent.objects.filter(object_type="hours").exists()
+    # Nothing was read; the refused attempt itself is in the trail (DESIGN.md §7).
+    assert not AuditEvent.objects.filter(object_type="hours", action="view").exists()
+    assert AuditEvent.objects.filter(object_type="hours", action="access_denied").exists()
 
 
 @pytest.mark.parametrize("patient_id", ["999999", "0", "99999999999999999999999", "abc"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, time
 
 import pytest
@@ -124,3 +125,21 @@ def test_it_runs_a_constant_number_of_queries(
     # release).
     with django_assert_num_queries(11):
         assert client.get("/at-risk/").status_code == 200
+
+
+def test_it_pages_long_lists_worst_first(client, site, tom, iop):
+    # 53 patients with nothing attended or booked: all at risk, none missed last week
+    # (admitted this week).
+    for n in range(53):
+        _patient(site, iop, f"Pat{n:02d}", admitted_on=date(2026, 3, 2))
+    sign_in(client, tom, site=site)
+    first = client.get("/at-risk/").content.decode()
+    assert "53 of 53" in first
+    assert len(re.findall(r'href="/patients/\d+/"', first)) == 50
+    assert "1–50 of 53" in first
+    assert 'href="?page=2"' in first
+    second = client.get("/at-risk/", {"page": 2}).content.decode()
+    assert len(re.findall(r'href="/patients/\d+/"', second)) == 3
+    assert "51–53 of 53" in second
+    # An out-of-range page shows the last page rather than an error.
+    assert client.get("/at-risk/", {"page": 99}).status_code == 200

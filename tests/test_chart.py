@@ -73,7 +73,10 @@ def test_it_shows_the_header_and_audits_the_read(client, site, tom, patient, now
 def test_it_answers_404_for_a_patient_of_another_site(client, other_site, oscar, patient):
     sign_in(client, oscar, site=other_site)
     assert client.get(f"/patients/{patient.pk}/").status_code == 404
-    assert not AuditEvent.objects.filter(object_type="chart").exists()
+    # Nothing was shown; the refused attempt is audited without the patient's id attached.
+    assert not AuditEvent.objects.filter(object_type="chart", action="view").exists()
+    refused = AuditEvent.objects.get(object_type="chart", action="access_denied")
+    assert refused.patient_id is None
 
 
 def test_it_answers_404_for_an_unknown_patient(client, site, tom):

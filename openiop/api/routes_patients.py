@@ -27,6 +27,7 @@ from openiop.patients.models import Patient
 from openiop.patients.queries import INVALID, search_patients
 from openiop.patients.services import (
     StaleEdit,
+    StillEnrolled,
     register_patient,
     set_patient_active,
     update_patient,
@@ -287,6 +288,8 @@ def _set_active(request: HttpRequest, patient_id: int, *, active: bool) -> Patie
         )
     except PermissionDenied as exc:
         raise HttpError(403, str(exc)) from None
+    except StillEnrolled as exc:
+        raise HttpError(409, str(exc)) from None
 
 
 @router.post(

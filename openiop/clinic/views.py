@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
@@ -89,6 +90,9 @@ def census(request: HttpRequest) -> HttpResponse:
     )
 
 
+AT_RISK_PAGE_SIZE = 50
+
+
 @require_GET
 @requires("hours.view")
 def at_risk(request: HttpRequest) -> HttpResponse:
@@ -106,4 +110,18 @@ def at_risk(request: HttpRequest) -> HttpResponse:
             f"{found.last_week}: {len(found.missed_last_week)} missed"
         ),
     )
-    return render(request, "clinic/at_risk.html", {"found": found, "time_zone": site.time_zone})
+    # Each list is paged, so a large site's page stays quick; the worst cases come first.
+    return render(
+        request,
+        "clinic/at_risk.html",
+        {
+            "found": found,
+            "time_zone": site.time_zone,
+            "risk_page": Paginator(found.at_risk, AT_RISK_PAGE_SIZE).get_page(
+                request.GET.get("page")
+            ),
+            "missed_page": Paginator(found.missed_last_week, AT_RISK_PAGE_SIZE).get_page(
+                request.GET.get("missed_page")
+            ),
+        },
+    )

@@ -14,7 +14,7 @@ from django.http import Http404, HttpRequest
 from openiop.accounts.access import sites_with_permission
 from openiop.accounts.models import Site, User
 from openiop.accounts.policy import role_may
-from openiop.audit.models import Action
+from openiop.audit.models import Action, Outcome
 from openiop.audit.services import record_event
 from openiop.patients.models import Patient
 
@@ -63,11 +63,24 @@ def get_patient_for_user(
         pk = int(patient_id)
     except (TypeError, ValueError):
         raise Http404("No such patient.") from None
+    if not 0 < pk < 2**63:
+        raise Http404("No such patient.")
     queryset = visible_patients(request, permission).select_related("site")
     if for_update:
         queryset = queryset.select_for_update(of=("self",))
     patient = queryset.filter(pk=pk).first()
     if patient is None:
+        # A denied attempt is audited too (DESIGN.md §7), without saying whether the patient
+        # exists elsewhere: the event names only the id that was asked for.
+        record_event(
+            request=request,
+            actor=_actor(request),
+            action=Action.ACCESS_DENIED,
+            outcome=Outcome.DENIED,
+            object_type=object_type,
+            object_id=pk,
+            detail=f"no visible patient #{pk} for {permission}",
+        )
         raise Http404("No such patient.")
     record_event(
         request=request,

@@ -266,6 +266,10 @@ def _may_deactivate(user: User | None, site: Site) -> bool:
     return membership is not None and role_may(membership.role, "patients.deactivate")
 
 
+class StillEnrolled(ValueError):
+    """A patient with an active enrollment cannot be made inactive."""
+
+
 @transaction.atomic
 def set_patient_active(
     *,
@@ -282,6 +286,11 @@ def set_patient_active(
     """
     if not _may_deactivate(by, patient.site):
         raise PermissionDenied("Only a director can deactivate or reactivate a patient.")
+    # Someone in treatment keeps an active record: discharge first, so bookings end properly.
+    if not active and patient.enrollments.filter(status="active").exists():
+        raise StillEnrolled(
+            f"{patient.display_name} is still enrolled in a program; discharge them first."
+        )
     written = (
         Patient.objects.filter(pk=patient.pk)
         .exclude(is_active=active)

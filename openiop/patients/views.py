@@ -22,6 +22,7 @@ from openiop.patients.forms import COMMON_LANGUAGES, PatientEditForm, PatientFor
 from openiop.patients.queries import ALL, PAGE_SIZE, search_patients
 from openiop.patients.services import (
     StaleEdit,
+    StillEnrolled,
     register_patient,
     set_patient_active,
     update_patient,
@@ -160,7 +161,11 @@ def _set_active(request: HttpRequest, patient_id: int, *, active: bool) -> HttpR
         detail="reactivate" if active else "deactivate",
     )
     was_active = patient.is_active
-    set_patient_active(patient=patient, active=active, by=request.user, request=request)  # type: ignore[arg-type]
+    try:
+        set_patient_active(patient=patient, active=active, by=request.user, request=request)  # type: ignore[arg-type]
+    except StillEnrolled as exc:
+        messages.error(request, str(exc))
+        return redirect(reverse("patient-edit", kwargs={"patient_id": patient.pk}))
     if was_active == active:
         messages.info(
             request, f"{patient.display_name} was already {'active' if active else 'inactive'}."

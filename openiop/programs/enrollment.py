@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 
@@ -95,6 +95,10 @@ def validate_enrollment_fields(
     """Every rule of a new enrollment that is not a database constraint; raises at once."""
     errors: dict[str, list[str]] = {}
     today = local_today(patient.site.time_zone)
+    if not patient.is_active:
+        errors[NON_FIELD_ERRORS] = [
+            f"{patient.display_name} is marked inactive; reactivate the record before admitting."
+        ]
     if admitted_on < patient.date_of_birth:
         errors["admitted_on"] = ["The admission date is before the patient's date of birth."]
     elif admitted_on > today + timedelta(days=MAX_DAYS_AHEAD):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest
 
-from openiop.audit.models import Action
+from openiop.audit.models import Action, Outcome
 from openiop.audit.services import record_event
 from openiop.patients.access import sites_for
 from openiop.scheduling.models import ATTENDED_STATUSES, SEAT_STATUSES, Booking, Session
@@ -38,6 +38,8 @@ def get_session_for_user(
         pk = int(session_id)
     except (TypeError, ValueError):
         raise Http404("No such session.") from None
+    if not 0 < pk < 2**63:
+        raise Http404("No such session.")
     session = (
         with_counts(visible_sessions(request, permission))
         .select_related("site", "facilitator", "room", "group_type")
@@ -45,6 +47,15 @@ def get_session_for_user(
         .first()
     )
     if session is None:
+        # Denied attempts are audited (DESIGN.md §7); the event names only the id asked for.
+        record_event(
+            request=request,
+            action=Action.ACCESS_DENIED,
+            outcome=Outcome.DENIED,
+            object_type="session",
+            object_id=pk,
+            detail=f"no visible session #{pk} for {permission}",
+        )
         raise Http404("No such session.")
     return session
 

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils import timezone
 
 from openiop.accounts.models import User
 from openiop.audit.models import Action
@@ -223,7 +224,11 @@ def transfer_patient(
         cancelled += booking.end_individual_series(
             enrollment=old, ends_on=on, after=cutoff, reason=why
         )
-    summary = booking.book_enrollment_into_future_sessions(new, from_moment=cutoff)
+    # A transfer recorded after the fact books only what is still ahead: sessions already
+    # held cannot be attended any more, and leaving them "booked" would count them as missed.
+    summary = booking.book_enrollment_into_future_sessions(
+        new, from_moment=max(cutoff, timezone.now())
+    )
     _audit(
         request,
         by,
