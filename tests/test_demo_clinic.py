@@ -6,7 +6,7 @@ import random
 from collections import Counter
 
 import pytest
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 
 from openiop.accounts.demo import DOWNTOWN, build_demo
 from openiop.clinic.demo import build_demo_clinic
@@ -94,3 +94,25 @@ def test_it_is_deterministic_and_idempotent(db):
     assert Patient.objects.count() == first.patients
     assert Session.objects.count() == first.sessions
     assert names == list(Patient.objects.order_by("mrn").values_list("first_name", "last_name"))
+
+
+def test_it_respects_capacity_and_agrees_with_generate_sessions(clinic):
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.db.models import Count
+
+    from openiop.scheduling.models import SEAT_STATUSES
+
+    over = (
+        Session.objects.annotate(
+            seats=Count("bookings", filter=Q(bookings__status__in=SEAT_STATUSES))
+        )
+        .filter(seats__gt=F("capacity"))
+        .count()
+    )
+    assert over == 0
+    # The nightly job continues the demo's rhythms without a single conflict.
+    out = StringIO()
+    call_command("generate_sessions", "--weeks", "10", stdout=out)
+    assert "0 skipped for conflicts." in out.getvalue()

@@ -11,6 +11,7 @@ ahead, this week's bookings) follows the same rules the services enforce.
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -370,6 +371,7 @@ def build_demo_clinic(*, rng: random.Random, progress: ProgressFn = _quiet) -> C
     bookings: list[Booking] = []
     individual: list[Session] = []
     slots = SlotAllocator()
+    seats: Counter[int] = Counter()
     for story in stories:
         for stay, enrollment in zip(story.stays, story.enrollments, strict=True):
             for session in sessions_by_track[stay.track]:
@@ -379,6 +381,10 @@ def build_demo_clinic(*, rng: random.Random, progress: ProgressFn = _quiet) -> C
                 # On a transfer day the new track's sessions replace the old one's.
                 if stay.transfer_kind and local_day == stay.ended:
                     continue
+                # Capacity holds in the demo as it does in the booking service.
+                if seats[id(session)] >= session.capacity:
+                    continue
+                seats[id(session)] += 1
                 bookings.append(
                     _booking(session, story, enrollment, BookingKind.TRACK, now, rng, today)
                 )
@@ -415,10 +421,12 @@ def _stories(rng: random.Random, today: date, first_monday: date) -> list[Story]
     stories: list[Story] = []
 
     def add(site: str, stays: list[Stay], **extra: object) -> None:
-        reliability = rng.choice([0.995, 0.99, 0.98, 0.97, 0.9])
+        reliability = rng.choice([0.99, 0.98, 0.96, 0.93, 0.85])
         stories.append(Story(site=site, stays=stays, reliability=reliability, **extra))
 
-    for track, count in (("morning", 12), ("evening", 10), ("php-day", 5), ("op-thu", 4)):
+    # Current patients per track, leaving room below the cap of 12 for transfers and new
+    # admissions tried out in the demo.
+    for track, count in (("morning", 9), ("evening", 7), ("php-day", 5), ("op-thu", 4)):
         for _ in range(count):
             add(DOWNTOWN, [Stay(track, max(first_monday, weeks_ago(0, 9)))])
     for _ in range(9):
@@ -694,6 +702,15 @@ def _individual_sessions(
     therapist = staff[therapist_name]
     site = enrollment.program.site
     room = rooms[(site.name, INDIVIDUAL_ROOM[therapist_name])]
+    # The first meeting: the slot's weekday on or after admission, in a week of the slot's
+    # parity (weeks counted on one calendar for everyone, so alternate-week partners on a
+    # slot never meet). The series starts there, so generate-sessions continues the same
+    # rhythm (it steps ``interval_weeks`` from ``starts_on``).
+    first = enrollment.admitted_on + timedelta(
+        days=(weekday - enrollment.admitted_on.weekday()) % 7
+    )
+    while (IsoWeek.of(first).monday.toordinal() // 7) % interval != parity % interval:
+        first += timedelta(weeks=1)
     series = IndividualSeries.objects.create(
         enrollment=enrollment,
         therapist=therapist,
@@ -702,32 +719,27 @@ def _individual_sessions(
         duration_minutes=50,
         interval_weeks=interval,
         room=room,
-        starts_on=enrollment.admitted_on,
+        starts_on=first,
     )
     sessions = []
-    monday = IsoWeek.of(enrollment.admitted_on).monday
-    while monday <= last_day:
-        day = monday + timedelta(days=weekday)
-        # Parity counts weeks on one calendar for everyone, so alternate-week partners on a
-        # slot never meet, whenever each was admitted.
-        on_this_week = (monday.toordinal() // 7) % interval == parity % interval
-        if on_this_week and day >= enrollment.admitted_on:
-            starts_at = at_local(day, start, site.time_zone)
-            session = Session(
-                site=site,
-                kind=SessionKind.INDIVIDUAL,
-                individual_series=series,
-                title="Individual therapy",
-                starts_at=starts_at,
-                ends_at=starts_at + timedelta(minutes=50),
-                duration_minutes=50,
-                facilitator=therapist,
-                room=room,
-                capacity=1,
-            )
-            sessions.append(session)
-            bookings.append(
-                _booking(session, story, enrollment, BookingKind.INDIVIDUAL, now, rng, today)
-            )
-        monday += timedelta(weeks=1)
+    day = first
+    while day <= last_day:
+        starts_at = at_local(day, start, site.time_zone)
+        session = Session(
+            site=site,
+            kind=SessionKind.INDIVIDUAL,
+            individual_series=series,
+            title="Individual therapy",
+            starts_at=starts_at,
+            ends_at=starts_at + timedelta(minutes=50),
+            duration_minutes=50,
+            facilitator=therapist,
+            room=room,
+            capacity=1,
+        )
+        sessions.append(session)
+        bookings.append(
+            _booking(session, story, enrollment, BookingKind.INDIVIDUAL, now, rng, today)
+        )
+        day += timedelta(weeks=interval)
     return sessions
