@@ -57,6 +57,8 @@ format: $(VENV)/.synced
 
 bench: $(VENV)/.synced
 	$(BIN)/python bench/audit_trail.py
+	$(BIN)/python bench/patient_search.py
+	$(BIN)/python bench/iop_pages.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts
