@@ -389,3 +389,21 @@ def test_the_individual_series_ends_when_the_therapist_changes(pat, iop, dana, t
     series.refresh_from_db()
     assert not series.is_active
     assert set(Booking.objects.values_list("status", flat=True)) == {AttendanceStatus.CANCELLED}
+
+
+def test_a_backdated_transfer_books_only_sessions_still_ahead(pat, iop, dana, tom):
+    program, evening, morning = iop
+    old = admit(pat, iop, dana, admitted_on=TODAY - timedelta(weeks=3)).enrollment
+    _, held = track_sessions(morning, tom, days=mondays(2, TODAY - timedelta(weeks=2)), hour=9)
+    _, ahead = track_sessions(morning, tom, days=mondays(2, TODAY + timedelta(days=7)), hour=9)
+    new = transfer_patient(
+        enrollment=old,
+        program=program,
+        track=morning,
+        on=TODAY - timedelta(weeks=2),
+        reason="Recorded late: moved to mornings two weeks ago",
+        by=dana,
+    ).enrollment
+    booked = set(Booking.objects.filter(enrollment=new).values_list("session_id", flat=True))
+    assert booked == {s.pk for s in ahead}
+    assert not booked & {s.pk for s in held}
