@@ -303,6 +303,13 @@ def build(*, active: int, weeks: int, seed: int) -> Built:
             )
         )
     bulk(Booking, rows, "bookings (attendance)")
+    # A live database has planner statistics (PostgreSQL's autovacuum keeps them; SQLite
+    # gets them from ANALYZE / PRAGMA optimize). A freshly bulk-loaded one has none, and
+    # PostgreSQL then guesses one row per table and picks nested loops over a million rows.
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
 
     site = sites[0]
     active_enr = next(

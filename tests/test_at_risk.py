@@ -121,9 +121,9 @@ def test_it_runs_a_constant_number_of_queries(
         make_attended_session(site, tom, patient, day=date(2026, 2, 24))
     sign_in(client, tom, site=site)
     # session, user, second factor, membership; active enrollments; overlapping enrollments;
-    # hours; the list's audit event; the session's last-seen update (savepoint, update,
-    # release).
-    with django_assert_num_queries(11):
+    # hours; the programs of the rows shown (tracks and therapists too when rows have them);
+    # the list's audit event; the session's last-seen update (savepoint, update, release).
+    with django_assert_num_queries(12):
         assert client.get("/at-risk/").status_code == 200
 
 

@@ -181,16 +181,36 @@ def site_active_weeks(
 ) -> list[ActivePatientWeeks]:
     """Hours for ``weeks`` of every patient of ``site`` actively enrolled there. Three queries.
 
+    The enrollments carry the patient's names and MRN; program, track and therapist are left
+    for the caller to load for the rows it displays (``prefetch_related_objects``).
+
     The active enrollments (with patient, program and track), the patients' other
     enrollments that overlap the weeks (a transfer inside the window), and the minutes.
     """
     if not weeks:
         return []
+    # Only what the statuses and the list's sort need: a large site has a thousand rows here,
+    # and the caller fetches program, track and therapist for the rows it shows.
     active = list(
         Enrollment.objects.filter(
             program__site=site, patient__site=site, status=EnrollmentStatus.ACTIVE
         )
-        .select_related("patient", "program__level_of_care", "track", "primary_therapist")
+        .select_related("patient")
+        .only(
+            "id",
+            "patient_id",
+            "program_id",
+            "track_id",
+            "primary_therapist_id",
+            "admitted_on",
+            "discharged_on",
+            "weekly_hours_min",
+            "weekly_hours_max",
+            "patient__first_name",
+            "patient__last_name",
+            "patient__preferred_name",
+            "patient__mrn",
+        )
         .order_by("patient__last_name", "patient__first_name", "patient_id")
     )
     if not active:
