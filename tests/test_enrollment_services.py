@@ -392,7 +392,7 @@ def test_the_individual_series_ends_when_the_therapist_changes(pat, iop, dana, t
 
 
 def test_a_backdated_transfer_books_only_sessions_still_ahead(pat, iop, dana, tom):
-    program, evening, morning = iop
+    program, _, morning = iop
     old = admit(pat, iop, dana, admitted_on=TODAY - timedelta(weeks=3)).enrollment
     _, held = track_sessions(morning, tom, days=mondays(2, TODAY - timedelta(weeks=2)), hour=9)
     _, ahead = track_sessions(morning, tom, days=mondays(2, TODAY + timedelta(days=7)), hour=9)
