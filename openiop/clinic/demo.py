@@ -426,10 +426,10 @@ def _stories(rng: random.Random, today: date, first_monday: date) -> list[Story]
 
     # Current patients per track, leaving room below the cap of 12 for transfers and new
     # admissions tried out in the demo.
-    for track, count in (("morning", 9), ("evening", 7), ("php-day", 5), ("op-thu", 4)):
+    for track, count in (("morning", 9), ("evening", 7), ("php-day", 6), ("op-thu", 6)):
         for _ in range(count):
             add(DOWNTOWN, [Stay(track, max(first_monday, weeks_ago(0, 9)))])
-    for _ in range(9):
+    for _ in range(11):
         add(NORTHSIDE, [Stay("north-eve", max(first_monday, weeks_ago(0, 9)))])
     # Step-ups: IOP, then PHP after repeated positive screens and missed hours.
     for _ in range(2):
@@ -503,7 +503,7 @@ def _stories(rng: random.Random, today: date, first_monday: date) -> list[Story]
     )
     # Those who left, in every way a stay ends.
     for reason, count, weeks in (
-        (DischargeReason.COMPLETED, 4, (9, 10)),
+        (DischargeReason.COMPLETED, 6, (9, 10)),
         (DischargeReason.LEFT_AGAINST_ADVICE, 2, (3, 6)),
         (DischargeReason.ADMINISTRATIVE, 1, (4, 6)),
         (DischargeReason.TRANSFERRED, 1, (3, 5)),
