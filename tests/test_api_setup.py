@@ -106,13 +106,13 @@ def test_it_names_the_field_of_a_bad_program(dana, site, overrides, field):
 
 def test_it_refuses_a_program_at_a_foreign_site(dana, other_site):
     response = call(dana, "post", "/programs", _program_body(other_site))
-    assert fields_of(response) == ["site_id"]
+    assert fields_of(response) == ["payload.site_id"]
 
 
 def test_it_refuses_a_duplicate_program_name(dana, site):
     make_program(site)
     response = call(dana, "post", "/programs", _program_body(site))
-    assert fields_of(response) == ["name"]
+    assert fields_of(response) == ["payload.name"]
 
 
 def test_a_therapist_reads_but_cannot_create(tom, site):
@@ -130,7 +130,7 @@ def test_it_creates_and_lists_tracks(dana, site):
         "Evening"
     ]
     again = call(dana, "post", f"/programs/{program.pk}/tracks", {"name": "Evening"})
-    assert fields_of(again) == ["name"]
+    assert fields_of(again) == ["payload.name"]
 
 
 def test_tracks_of_another_sites_program_are_not_found(dana, other_site):
@@ -227,20 +227,20 @@ def test_it_names_the_field_of_a_bad_series(dana, tom, track, frozen, overrides,
 
 def test_it_refuses_a_facilitator_who_is_not_at_the_site(dana, oscar, track, frozen):
     response = call(dana, "post", "/group-series", _series_body(track, oscar))
-    assert fields_of(response) == ["facilitator_id"]
+    assert fields_of(response) == ["payload.facilitator_id"]
     assert "not active staff" in response.json()["detail"][0]["message"]
 
 
 def test_it_refuses_a_room_of_another_site(dana, tom, track, other_site, frozen):
     room = make_room(other_site)
     response = call(dana, "post", "/group-series", _series_body(track, tom, room_id=room.pk))
-    assert fields_of(response) == ["room_id"]
+    assert fields_of(response) == ["payload.room_id"]
 
 
 def test_it_refuses_a_track_of_another_site(dana, tom, other_site, frozen):
     their_track = make_track(make_program(other_site, name="Their IOP"))
     response = call(dana, "post", "/group-series", _series_body(their_track, tom))
-    assert fields_of(response) == ["track_id"]
+    assert fields_of(response) == ["payload.track_id"]
 
 
 def test_a_clash_at_the_first_meeting_is_a_409_naming_it(dana, tom, track, site, frozen):

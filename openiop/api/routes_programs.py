@@ -168,7 +168,8 @@ def _invalid(errors: dict[str, list[str]]) -> ValidationError:
     return ValidationError(
         [
             {
-                "loc": [_API_FIELD.get(name, name)] if name != "__all__" else [],
+                # Named like ninja's request validation names body fields ("payload.name").
+                "loc": ["payload", _API_FIELD.get(name, name)] if name != "__all__" else [],
                 "msg": message,
                 "type": "value_error",
             }
