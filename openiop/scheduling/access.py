@@ -33,7 +33,7 @@ def with_counts(sessions: QuerySet[Session]) -> QuerySet[Session]:
 def get_session_for_user(
     request: HttpRequest, session_id: int | str, *, permission: str = "schedule.view"
 ) -> Session:
-    """The session ``session_id`` with its site, facilitator, room and group type, or Http404."""
+    """The session ``session_id`` with its site, staff, room, group type and module, or 404."""
     try:
         pk = int(session_id)
     except (TypeError, ValueError):
@@ -42,7 +42,7 @@ def get_session_for_user(
         raise Http404("No such session.")
     session = (
         with_counts(visible_sessions(request, permission))
-        .select_related("site", "facilitator", "room", "group_type")
+        .select_related("site", "facilitator", "room", "group_type", "curriculum_module")
         .filter(pk=pk)
         .first()
     )

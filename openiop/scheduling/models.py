@@ -26,6 +26,22 @@ class GroupType(models.Model):
         return self.name
 
 
+class CurriculumModule(models.Model):
+    """A life-skills curriculum module a group session teaches (issue 4 §6). Organization-wide."""
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=80, unique=True)
+    description = models.CharField(max_length=300, blank=True)
+    sort_order = models.PositiveSmallIntegerField(default=100)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["sort_order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Room(models.Model):
     """A room at a site; locked while a session is placed in it, to refuse double-booking."""
 
@@ -157,6 +173,13 @@ class Session(models.Model):
     )
     group_type = models.ForeignKey(
         GroupType, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    curriculum_module = models.ForeignKey(
+        CurriculumModule,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="sessions",
     )
     title = models.CharField(max_length=120)
     starts_at = models.DateTimeField()
