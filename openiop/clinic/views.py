@@ -19,6 +19,7 @@ from openiop.audit.services import record_event
 from openiop.clinic import queries
 from openiop.clinic.charts import hours_chart
 from openiop.patients.access import get_patient_for_user
+from openiop.scheduling.curriculum import patient_curriculum
 from openiop.scheduling.hours import WeekStatus
 
 
@@ -60,12 +61,15 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
         base = f"/patients/{pid}/enrollments/{eid}"
         actions["discharge"] = _url_or("enrollment-discharge", f"{base}/discharge/", pid, eid)
         actions["transfer"] = _url_or("enrollment-transfer", f"{base}/transfer/", pid, eid)
+    curriculum = patient_curriculum(patient)
     return render(
         request,
         "clinic/patient_chart.html",
         {
             "patient": patient,
             "chart": chart,
+            "curriculum": curriculum,
+            "curriculum_done": sum(1 for item in curriculum if item.completed),
             "age": _age(patient.date_of_birth, chart.today),
             "edit_url": (
                 _url_or("patient-edit", f"/patients/{pid}/edit/", pid)

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Case, IntegerField, Value, When
+from django.db.models import Case, IntegerField, Q, Value, When
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -43,7 +43,9 @@ from openiop.scheduling.models import (
     ATTENDED_STATUSES,
     AttendanceStatus,
     Booking,
+    CurriculumModule,
     Session,
+    SessionKind,
     SessionStatus,
 )
 
@@ -256,6 +258,16 @@ def session_roster_view(request: HttpRequest, session_id: int) -> HttpResponse:
         ),
         cancel_form=CancelSessionForm(),
     )
+    # Tagging the curriculum module (issue 4 §6): group sessions that were not cancelled.
+    context["can_tag_module"] = (
+        role_may(role, "attendance.record")
+        and session.kind == SessionKind.GROUP
+        and session.status != SessionStatus.CANCELLED
+    )
+    if context["can_tag_module"]:
+        context["curriculum_modules"] = list(
+            CurriculumModule.objects.filter(Q(is_active=True) | Q(pk=session.curriculum_module_id))
+        )
     return render(request, "scheduling/session_roster.html", context)
 
 
