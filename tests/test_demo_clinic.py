@@ -116,3 +116,23 @@ def test_it_respects_capacity_and_agrees_with_generate_sessions(clinic):
     out = StringIO()
     call_command("generate_sessions", "--weeks", "10", stdout=out)
     assert "0 skipped for conflicts." in out.getvalue()
+
+
+def test_its_groups_teach_the_life_skills_curriculum(clinic):
+    from openiop.scheduling.curriculum import patient_curriculum
+
+    tagged = Session.objects.filter(curriculum_module__isnull=False)
+    assert set(tagged.values_list("curriculum_module__code", flat=True)) == {
+        "relapse_prevention",
+        "managing_cravings",
+        "stress_management",
+        "conflict_resolution",
+        "sober_support_system",
+    }
+    veteran = (
+        Enrollment.objects.filter(status="active", track__name="Morning")
+        .order_by("admitted_on")
+        .first()
+    )
+    progress = patient_curriculum(veteran.patient)
+    assert any(module.completed for module in progress)

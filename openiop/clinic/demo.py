@@ -43,6 +43,7 @@ from openiop.scheduling.models import (
     AttendanceStatus,
     Booking,
     BookingKind,
+    CurriculumModule,
     GroupSeries,
     GroupType,
     IndividualSeries,
@@ -359,6 +360,7 @@ def build_demo_clinic(*, rng: random.Random, progress: ProgressFn = _quiet) -> C
             session.status = SessionStatus.CANCELLED
             session.cancel_reason = "Clinic closed for staff training"
             session.cancelled_at = session.starts_at - timedelta(days=10)
+    _tag_curriculum(group_sessions)
     Session.objects.bulk_create(group_sessions)
     progress("programs and schedule", 1, steps)
 
@@ -406,6 +408,27 @@ def build_demo_clinic(*, rng: random.Random, progress: ProgressFn = _quiet) -> C
     )
     progress("done", steps, steps)
     return ClinicOutcome(True, len(stories), len(group_sessions) + len(individual), len(bookings))
+
+
+# Which life-skills module each demo group teaches; the stress/conflict group alternates.
+CURRICULUM_BY_TITLE = {
+    "Relapse prevention": ["relapse_prevention"],
+    "Northside relapse prevention": ["relapse_prevention"],
+    "Continuing care group": ["relapse_prevention", "managing_cravings"],
+    "Managing cravings": ["managing_cravings"],
+    "Life skills: stress and conflict": ["stress_management", "conflict_resolution"],
+    "Building a sober support system": ["sober_support_system"],
+}
+
+
+def _tag_curriculum(sessions: list[Session]) -> None:
+    modules = {m.code: m for m in CurriculumModule.objects.filter(is_active=True)}
+    for session in sessions:
+        codes = CURRICULUM_BY_TITLE.get(session.title)
+        if not codes:
+            continue
+        week = session.starts_at.isocalendar()[1]
+        session.curriculum_module = modules.get(codes[week % len(codes)])
 
 
 def _tz(site: Site) -> ZoneInfo:
