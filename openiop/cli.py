@@ -18,7 +18,18 @@ def main(argv: list[str] | None = None) -> None:
         # Commands are spelled with hyphens in the docs (`openiop generate-sessions`);
         # Django names them after their modules, with underscores.
         argv[1] = argv[1].replace("-", "_")
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
+
+    # Django would swallow a settings error here and fail later with an unrelated traceback;
+    # say what is wrong in one line instead.
+    try:
+        settings.INSTALLED_APPS  # noqa: B018 - loading the settings is the point
+    except ImproperlyConfigured as exc:
+        hint = " (for local development, set DEBUG=true)" if "DEBUG is off" in str(exc) else ""
+        sys.stderr.write(f"openiop: configuration error: {exc}{hint}\n")
+        raise SystemExit(2) from None
 
     execute_from_command_line(argv)
 

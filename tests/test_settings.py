@@ -164,3 +164,23 @@ def test_it_passes_the_deployment_checklist(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_the_cli_reports_a_configuration_error_in_one_line():
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DEBUG", "SECRET_KEY", "DJANGO_SETTINGS_MODULE", "ALLOWED_HOSTS"}
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "openiop.cli", "check"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "openiop: configuration error: SECRET_KEY must be set when DEBUG is off."
+        " (for local development, set DEBUG=true)"
+    ]
