@@ -9,6 +9,10 @@ import sys
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv if argv is None else argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "openiop.settings")
+    if len(argv) > 1 and argv[1] == "makemigrations":
+        # Writing migrations is development work on a checkout, never a production start:
+        # it needs no secret key, so it runs with the development settings unless told.
+        os.environ.setdefault("DEBUG", "true")
     if len(argv) > 1 and argv[1] == "demo":
         # The demo runs on a laptop over plain HTTP: debug on, and the second factor off
         # (the command says so when it starts). Explicit environment values still win.

@@ -184,3 +184,20 @@ def test_the_cli_reports_a_configuration_error_in_one_line():
         "openiop: configuration error: SECRET_KEY must be set when DEBUG is off."
         " (for local development, set DEBUG=true)"
     ]
+
+
+def test_makemigrations_needs_no_production_secret():
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DEBUG", "SECRET_KEY", "DJANGO_SETTINGS_MODULE", "ALLOWED_HOSTS"}
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "openiop.cli", "makemigrations", "--check", "--dry-run"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "No changes detected" in result.stdout
