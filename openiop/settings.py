@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "openiop.patients",
     "openiop.programs",
     "openiop.scheduling",
+    "openiop.clinical",
     "openiop.clinic",
     "openiop.api",
 ]

@@ -8,6 +8,7 @@ from django.db import connection
 
 from openiop.accounts.roles import Role
 from openiop.audit.triggers import install_statements, remove_statements
+from openiop.clinical import triggers as clinical_triggers
 from tests.factories import make_site, make_user
 
 
@@ -72,6 +73,19 @@ def purge_audit_rows() -> None:
             cursor.execute(statement)
 
 
+def purge_clinical_rows() -> None:
+    """Empty the clinical tables whose signed or append-only rows the database protects, so
+    that a transactional test's flush (DELETE on SQLite) can run. Tests only."""
+    vendor = connection.vendor
+    with connection.cursor() as cursor:
+        for statement in clinical_triggers.remove_statements(vendor):
+            cursor.execute(statement)
+        for table in clinical_triggers.ALL_TABLES_CHILD_FIRST:
+            cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - table names are constants
+        for statement in clinical_triggers.install_statements(vendor):
+            cursor.execute(statement)
+
+
 # Reference data that migrations seed; a transactional test's flush empties these tables.
 REFERENCE_SEEDS = (
     "openiop.programs.migrations.0002_seed_levels_of_care",
@@ -89,6 +103,7 @@ def reseed_reference_data() -> None:
 def transactional_db(transactional_db):
     reseed_reference_data()
     yield transactional_db
+    purge_clinical_rows()
     purge_audit_rows()
 
 

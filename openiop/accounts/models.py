@@ -19,6 +19,12 @@ class User(AbstractUser):
     """A staff member. Credentials shown on notes (e.g. "LCSW, CADC") live here."""
 
     credentials = models.CharField(max_length=80, blank=True)
+    # Clinical supervision (issue 4 §7): notes signed by a supervised clinician (one with a
+    # supervisor) wait for a co-signature by a clinical supervisor.
+    is_clinical_supervisor = models.BooleanField(default=False)
+    supervisor = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="supervisees"
+    )
     # Who disabled the account and when, so a director can see why someone cannot sign in.
     disabled_at = models.DateTimeField(null=True, blank=True)
 
@@ -35,6 +41,15 @@ class User(AbstractUser):
     def display_name(self) -> str:
         full = self.get_full_name()
         return full or self.username
+
+    @property
+    def signature_name(self) -> str:
+        """Name with credentials, as it appears under a signature: "Tom Fakename, LCSW"."""
+        return f"{self.display_name}, {self.credentials}" if self.credentials else self.display_name
+
+    @property
+    def is_supervised(self) -> bool:
+        return self.supervisor_id is not None
 
 
 class Site(models.Model):

@@ -118,6 +118,67 @@ POLICY: dict[str, Permission] = {
             Role.NURSE,
             Role.FRONT_DESK,
         ),
+        # Clinical documentation (issue 4). Front desk and billing see no clinical notes.
+        _p(
+            "notes.view",
+            "Read clinical notes and the unsigned-notes list",
+            Role.DIRECTOR,
+            Role.THERAPIST,
+            Role.PRESCRIBER,
+            Role.NURSE,
+        ),
+        _p(
+            "notes.write",
+            "Write, sign and add addenda to group and individual notes",
+            Role.DIRECTOR,
+            Role.THERAPIST,
+            Role.PRESCRIBER,
+            Role.NURSE,
+        ),
+        # Also needs the clinical-supervisor flag on the account.
+        _p(
+            "notes.cosign",
+            "Co-sign the notes of supervised clinicians",
+            Role.DIRECTOR,
+            Role.THERAPIST,
+            Role.PRESCRIBER,
+        ),
+        _p(
+            "plans.view",
+            "Read treatment plans and relapse-prevention plans",
+            Role.DIRECTOR,
+            Role.THERAPIST,
+            Role.PRESCRIBER,
+            Role.NURSE,
+        ),
+        _p(
+            "plans.write",
+            "Write, review and sign treatment plans and relapse-prevention plans",
+            Role.DIRECTOR,
+            Role.THERAPIST,
+        ),
+        _p(
+            "documents.attendance",
+            "Issue attendance verification letters (a disclosure, logged)",
+            Role.DIRECTOR,
+            Role.THERAPIST,
+            Role.FRONT_DESK,
+        ),
+        _p(
+            "documents.clinical",
+            "Issue treatment-plan, relapse-prevention and discharge-summary PDFs (logged)",
+            Role.DIRECTOR,
+            Role.THERAPIST,
+            Role.PRESCRIBER,
+        ),
+        # Auditors read the disclosure log (DESIGN.md §1), not the documents themselves.
+        _p(
+            "disclosures.view",
+            "Read the disclosure log of a site and of a patient",
+            Role.DIRECTOR,
+            Role.THERAPIST,
+            Role.AUDITOR,
+        ),
         _p(
             "hours.view",
             "See weekly hours, the at-risk list and the census",

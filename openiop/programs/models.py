@@ -60,6 +60,16 @@ class Program(models.Model):
     weekly_hours_min = models.DecimalField(max_digits=5, decimal_places=1)
     weekly_hours_max = models.DecimalField(max_digits=5, decimal_places=1)
     typical_length_weeks = models.PositiveSmallIntegerField(default=12)
+    # Documentation deadlines (issue 4 §3, §7), configurable per program.
+    plan_initial_due_days = models.PositiveSmallIntegerField(
+        "initial treatment plan due (days after admission)", default=7
+    )
+    plan_review_days = models.PositiveSmallIntegerField(
+        "treatment plan review interval (days)", default=30
+    )
+    note_unsigned_hours = models.PositiveSmallIntegerField(
+        "notes unsigned after (hours after the session)", default=24
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -70,6 +80,11 @@ class Program(models.Model):
             models.CheckConstraint(
                 condition=Q(weekly_hours_max__gte=F("weekly_hours_min")),
                 name="program_hours_min_le_max",
+            ),
+            models.CheckConstraint(
+                condition=Q(plan_initial_due_days__gte=1, plan_review_days__gte=1)
+                & Q(note_unsigned_hours__gte=1),
+                name="program_documentation_deadlines_positive",
             ),
         ]
 
