@@ -21,6 +21,10 @@ urlpatterns = [
     path("setup/", include("openiop.programs.urls")),
     path("", include("openiop.scheduling.urls")),
     path("", include("openiop.scheduling.urls_enrollment")),
+    path("", include("openiop.clinical.urls_group_notes")),
+    path("", include("openiop.clinical.urls_notes")),
+    path("", include("openiop.clinical.urls_plans")),
+    path("", include("openiop.clinical.urls_documents")),
 ]
 
 handler400 = "openiop.errors.bad_request"

@@ -12,9 +12,12 @@ from openiop.accounts.access import ApiPermissionDenied
 from openiop.api.auth import BearerToken
 from openiop.api.routes_accounts import router as accounts_router
 from openiop.api.routes_audit import router as audit_router
+from openiop.api.routes_documents import router as documents_router
 from openiop.api.routes_enrollments import router as enrollments_router
 from openiop.api.routes_hours import router as hours_router
+from openiop.api.routes_notes import router as notes_router
 from openiop.api.routes_patients import router as patients_router
+from openiop.api.routes_plans import router as plans_router
 from openiop.api.routes_programs import router as programs_router
 from openiop.api.routes_scheduling import router as scheduling_router
 
@@ -87,6 +90,9 @@ api.add_router("", programs_router)
 api.add_router("", scheduling_router)
 api.add_router("", enrollments_router)
 api.add_router("", hours_router)
+api.add_router("", notes_router)
+api.add_router("", plans_router)
+api.add_router("", documents_router)
 
 
 def not_found(request: HttpRequest, rest: str = "") -> JsonResponse:

@@ -18,6 +18,7 @@ from openiop.audit.models import Action
 from openiop.audit.services import record_event
 from openiop.clinic import queries
 from openiop.clinic.charts import hours_chart
+from openiop.clinical import chart_documents, chart_notes, chart_plans
 from openiop.patients.access import get_patient_for_user
 from openiop.scheduling.curriculum import patient_curriculum
 from openiop.scheduling.hours import WeekStatus
@@ -62,6 +63,12 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
         actions["discharge"] = _url_or("enrollment-discharge", f"{base}/discharge/", pid, eid)
         actions["transfer"] = _url_or("enrollment-transfer", f"{base}/transfer/", pid, eid)
     curriculum = patient_curriculum(patient)
+    # Clinical sections, each None when the role may not see it.
+    panels = {
+        "notes": chart_notes.panel(request, patient),
+        "plans": chart_plans.panel(request, patient),
+        "documents": chart_documents.panel(request, patient),
+    }
     return render(
         request,
         "clinic/patient_chart.html",
@@ -69,6 +76,7 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
             "patient": patient,
             "chart": chart,
             "curriculum": curriculum,
+            "panels": panels,
             "curriculum_done": sum(1 for item in curriculum if item.completed),
             "age": _age(patient.date_of_birth, chart.today),
             "edit_url": (

@@ -1,0 +1,3 @@
+"""URLs of documents (filled in by its owner)."""
+
+urlpatterns: list = []

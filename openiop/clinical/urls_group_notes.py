@@ -1,0 +1,3 @@
+"""URLs of group_notes (filled in by its owner)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""URLs of notes (filled in by its owner)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""URLs of plans (filled in by its owner)."""
+
+urlpatterns: list = []
