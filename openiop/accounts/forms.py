@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
@@ -67,3 +69,25 @@ class StaffForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text="At least 12 characters; the person should change it after first sign-in.",
     )
+
+
+class SupervisionForm(forms.Form):
+    """Clinical supervision of one staff member (issue 4 §7)."""
+
+    is_clinical_supervisor = forms.BooleanField(
+        required=False,
+        label="Clinical supervisor",
+        help_text="May co-sign the notes of supervised clinicians.",
+    )
+    supervisor = forms.ModelChoiceField(
+        queryset=None,
+        required=False,
+        empty_label="Not supervised",
+        help_text="Notes this person signs wait for this supervisor's co-signature.",
+    )
+
+    def __init__(self, *args: Any, supervisors: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["supervisor"]
+        field.queryset = supervisors  # type: ignore[attr-defined]
+        field.label_from_instance = lambda user: user.signature_name  # type: ignore[attr-defined]

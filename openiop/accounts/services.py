@@ -136,6 +136,65 @@ def enable_user(*, user: User, by: User, request: HttpRequest | None = None) -> 
 
 
 @transaction.atomic
+def set_supervision(
+    *,
+    user: User,
+    site: Site,
+    is_clinical_supervisor: bool,
+    supervisor: User | None,
+    by: User,
+    request: HttpRequest | None = None,
+) -> None:
+    """Mark ``user`` a clinical supervisor or not, and name who co-signs their notes.
+
+    A supervisor must be a clinical supervisor on the staff of ``site`` and not the user; a
+    supervisor may not themselves be supervised by ``user`` (no loops). Someone who still
+    supervises colleagues keeps the flag until those colleagues have another supervisor.
+    """
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if supervisor is not None:
+        supervisor = User.objects.get(pk=supervisor.pk)  # what is stored, not a stale copy
+    errors: dict[str, str] = {}
+    if supervisor is not None:
+        if supervisor.pk == user.pk:
+            errors["supervisor"] = "Nobody can supervise themselves."
+        elif not supervisor.is_clinical_supervisor or not supervisor.is_active:
+            errors["supervisor"] = (
+                f"{supervisor.display_name} is not an active clinical supervisor."
+            )
+        elif not Membership.objects.filter(user=supervisor, site=site).exists():
+            errors["supervisor"] = f"{supervisor.display_name} is not on the staff of {site.name}."
+        elif supervisor.supervisor_id == user.pk:
+            errors["supervisor"] = (
+                f"{supervisor.display_name} is supervised by {user.display_name}; "
+                "a supervision cannot go both ways."
+            )
+    supervisees = list(User.objects.filter(supervisor=user).order_by("last_name", "first_name"))
+    if not is_clinical_supervisor and supervisees:
+        names = ", ".join(person.display_name for person in supervisees)
+        errors["is_clinical_supervisor"] = (
+            f"{user.display_name} still supervises {names}; give them another supervisor first."
+        )
+    if errors:
+        raise ValidationError(errors)
+    user.is_clinical_supervisor = is_clinical_supervisor
+    user.supervisor = supervisor
+    user.save(update_fields=["is_clinical_supervisor", "supervisor"])
+    record_event(
+        request=request,
+        actor=by,
+        site=site,
+        action=Action.UPDATE,
+        object_type="user",
+        object_id=user.pk,
+        detail=(
+            f"{user.username}: clinical supervisor {'yes' if is_clinical_supervisor else 'no'}; "
+            f"supervised by {supervisor.username if supervisor else 'nobody'}"
+        ),
+    )
+
+
+@transaction.atomic
 def add_site(*, name: str, time_zone: str, address: str = "", by: User | None = None) -> Site:
     site = Site(name=name.strip(), time_zone=time_zone, address=address)
     site.full_clean()

@@ -17,4 +17,9 @@ urlpatterns = [
     path("staff/add/", views.staff_create_view, name="staff-create"),
     path("staff/<int:user_id>/disable/", views.staff_disable_view, name="staff-disable"),
     path("staff/<int:user_id>/enable/", views.staff_enable_view, name="staff-enable"),
+    path(
+        "staff/<int:user_id>/supervision/",
+        views.staff_supervision_view,
+        name="staff-supervision",
+    ),
 ]

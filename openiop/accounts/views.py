@@ -17,7 +17,14 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from openiop.accounts import mfa, services
 from openiop.accounts.access import requires
-from openiop.accounts.forms import EnrolForm, SecondFactorForm, SignInForm, StaffForm, TokenForm
+from openiop.accounts.forms import (
+    EnrolForm,
+    SecondFactorForm,
+    SignInForm,
+    StaffForm,
+    SupervisionForm,
+    TokenForm,
+)
 from openiop.accounts.models import ApiToken, Membership, User
 from openiop.accounts.policy import POLICY
 from openiop.audit.models import Action, AuditEvent
@@ -222,7 +229,7 @@ def token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
 def staff_list_view(request: HttpRequest) -> HttpResponse:
     memberships = (
         Membership.objects.filter(site=request.site)  # type: ignore[attr-defined]
-        .select_related("user")
+        .select_related("user", "user__supervisor")
         .order_by("user__last_name", "user__first_name", "user__username")
     )
     mfa_users = set(
@@ -264,7 +271,9 @@ def staff_create_view(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"{user.display_name} was added.")
             return redirect("staff-list")
-    memberships = Membership.objects.filter(site=request.site).select_related("user")  # type: ignore[attr-defined]
+    memberships = Membership.objects.filter(site=request.site).select_related(
+        "user", "user__supervisor"
+    )  # type: ignore[attr-defined]
     mfa_users = set(
         TOTPDevice.objects.filter(confirmed=True, user__memberships__site=request.site).values_list(  # type: ignore[attr-defined]
             "user_id", flat=True
@@ -308,3 +317,56 @@ def staff_enable_view(request: HttpRequest, user_id: int) -> HttpResponse:
     services.enable_user(user=user, by=request.user, request=request)  # type: ignore[arg-type]
     messages.success(request, f"{user.display_name} can sign in again.")
     return redirect("staff-list")
+
+
+def _supervisors(site: object, user: User) -> object:
+    return (
+        User.objects.filter(memberships__site=site, is_clinical_supervisor=True, is_active=True)
+        .exclude(pk=user.pk)
+        .order_by("last_name", "first_name")
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@requires("staff.manage")
+def staff_supervision_view(request: HttpRequest, user_id: int) -> HttpResponse:
+    """Who supervises this staff member, and whether they supervise others."""
+    user = _member_of_site(request, user_id)
+    site = request.site  # type: ignore[attr-defined]
+    supervisors = _supervisors(site, user)
+    if request.method == "POST":
+        form = SupervisionForm(request.POST, supervisors=supervisors)
+        if form.is_valid():
+            try:
+                services.set_supervision(
+                    user=user,
+                    site=site,
+                    is_clinical_supervisor=form.cleaned_data["is_clinical_supervisor"],
+                    supervisor=form.cleaned_data["supervisor"],
+                    by=request.user,  # type: ignore[arg-type]
+                    request=request,
+                )
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    for error in errors:
+                        form.add_error(field if field in form.fields else None, error)
+            else:
+                messages.success(request, f"Supervision of {user.display_name} was saved.")
+                return redirect("staff-list")
+        status = 422
+    else:
+        form = SupervisionForm(
+            initial={
+                "is_clinical_supervisor": user.is_clinical_supervisor,
+                "supervisor": user.supervisor_id,
+            },
+            supervisors=supervisors,
+        )
+        status = 200
+    supervisees = User.objects.filter(supervisor=user).order_by("last_name", "first_name")
+    return render(
+        request,
+        "accounts/staff_supervision.html",
+        {"person": user, "form": form, "supervisees": supervisees},
+        status=status,
+    )

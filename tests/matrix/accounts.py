@@ -26,4 +26,5 @@ ROUTES: dict[str, Route] = {
     "staff-create": Route("post"),
     "staff-disable": Route("post", kwargs=lambda ctx: {"user_id": ctx.target.pk}),
     "staff-enable": Route("post", kwargs=lambda ctx: {"user_id": ctx.target.pk}),
+    "staff-supervision": Route("get", kwargs=lambda ctx: {"user_id": ctx.target.pk}),
 }
