@@ -10,6 +10,8 @@ from django.db.models import Count, F, Q
 
 from openiop.accounts.demo import DOWNTOWN, build_demo
 from openiop.clinic.demo import build_demo_clinic
+from openiop.clinical.hashing import verify_note, verify_plan
+from openiop.clinical.models import Cosignature, Note, NoteGoal, TreatmentPlan
 from openiop.patients.models import Patient
 from openiop.programs.models import DischargeReason, Enrollment, Episode, TransferKind
 from openiop.scheduling.conflicts import find_conflicts
@@ -136,3 +138,26 @@ def test_its_groups_teach_the_life_skills_curriculum(clinic):
     )
     progress = patient_curriculum(veteran.patient)
     assert any(module.completed for module in progress)
+
+
+def test_its_documentation_is_signed_verifiable_and_leaves_work_to_do(clinic):
+    signed = Note.objects.filter(status="signed")
+    kinds = Counter(signed.values_list("kind", flat=True))
+    assert kinds["group"] > 20 and kinds["group_member"] > 100 and kinds["individual"] > 10
+    assert all(verify_note(note) for note in signed)
+    assert all(verify_plan(plan) for plan in TreatmentPlan.objects.filter(status="signed"))
+    # The golden thread has something to show, and no member note names another patient.
+    assert NoteGoal.objects.count() > 100
+    for member in signed.filter(kind="group_member").select_related("group_note")[:50]:
+        others = Patient.objects.filter(bookings__session_id=member.session_id).exclude(
+            pk=member.patient_id
+        )
+        text = str(member.sections) + member.summary + member.topic
+        assert not any(other.last_name in text or other.mrn in text for other in others)
+    # A supervised clinician's notes: most co-signed, a few waiting in the queue.
+    waiting = Note.objects.filter(requires_cosign=True, cosignature__isnull=True)
+    assert waiting.exists()
+    assert Cosignature.objects.exists()
+    # Work left for the worklist: a draft group note and a plan not yet signed.
+    assert Note.objects.filter(kind="group", status="draft").count() == 1
+    assert TreatmentPlan.objects.filter(status="draft").exists()

@@ -25,6 +25,7 @@ from openiop.accounts.demo import DOWNTOWN, NORTHSIDE
 from openiop.accounts.models import Site, User
 from openiop.audit.models import Action
 from openiop.audit.services import record_event
+from openiop.clinical.demo import build_demo_documentation
 from openiop.lib.dates import IsoWeek, at_local
 from openiop.patients.models import MrnSequence, Patient
 from openiop.patients.services import format_mrn
@@ -285,7 +286,7 @@ def build_demo_clinic(*, rng: random.Random, progress: ProgressFn = _quiet) -> C
             username__in=["theo", "morgan", "riley", "tara", "priya", "dana"]
         )
     }
-    steps = 6
+    steps = 7
     progress("programs and schedule", 0, steps)
     rooms = {
         (site_name, name): Room.objects.create(site=sites[site_name], name=name)
@@ -399,12 +400,15 @@ def build_demo_clinic(*, rng: random.Random, progress: ProgressFn = _quiet) -> C
         booking.session_id = booking.session.pk
     Booking.objects.bulk_create(bookings)
     progress("individual therapy", 5, steps)
+    documentation = build_demo_documentation(rng=rng, now=now)
+    progress("treatment plans and notes", 6, steps)
     MrnSequence.objects.update_or_create(pk=1, defaults={"last_value": Patient.objects.count()})
     record_event(
         action=Action.CREATE,
         object_type="demo_clinic",
         detail=f"{len(stories)} fictional patients, {len(group_sessions) + len(individual)}"
-        f" sessions, {len(bookings)} bookings",
+        f" sessions, {len(bookings)} bookings, {documentation.plans} treatment plans,"
+        f" {documentation.notes} notes",
     )
     progress("done", steps, steps)
     return ClinicOutcome(True, len(stories), len(group_sessions) + len(individual), len(bookings))
