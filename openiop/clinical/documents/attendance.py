@@ -142,7 +142,7 @@ def build_attendance_letter(
             f"This letter verifies the attendance of {ctx.patient_legal_name}, born "
             f"{fmt_date(ctx.patient_born_on)}, at {ctx.site_name} from {fmt_date(start_on)} "
             f"to {fmt_date(end_on)}, as recorded when each session took place. "
-            f"It is issued at the patient's direction for this purpose: {ctx.purpose}."
+            f"It is issued for this purpose only: {ctx.purpose}."
         ),
         heading("Program"),
     ]
