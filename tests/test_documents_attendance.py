@@ -132,7 +132,7 @@ def test_the_letter_states_weekly_dates_and_hours(site, tom, letter_case):
 
 @time_machine.travel(datetime(2026, 11, 20, 15, 0, tzinfo=UTC), tick=False)
 def test_the_letter_holds_no_clinical_content(site, tom, letter_case):
-    patient, plan, other = letter_case
+    patient, _, other = letter_case
     issued = issue_document(
         patient=patient, kind=DocumentKind.ATTENDANCE_LETTER, recipient="Acme Widgets HR",
         purpose="Medical leave", basis=DisclosureBasis.PATIENT_CONSENT,

@@ -184,8 +184,9 @@ def test_it_issues_a_discharge_summary_of_the_whole_episode(site, tom, patient):
     php = make_program(site, "2.5", name="Day Hospital")
     today = timezone.localdate()
     first = make_enrollment(
-        patient, php, admitted_on=today - timedelta(days=50), discharged_on=today - timedelta(days=30),
-        status=EnrollmentStatus.TRANSFERRED, primary_therapist=tom,
+        patient, php, admitted_on=today - timedelta(days=50),
+        discharged_on=today - timedelta(days=30), status=EnrollmentStatus.TRANSFERRED,
+        primary_therapist=tom,
     )  # fmt: skip
     second = make_enrollment(
         patient, program, admitted_on=today - timedelta(days=30),
