@@ -67,3 +67,13 @@ def signed_note(case: Individual, author: User, *, text: dict[str, str] | None =
         data["goal_ids"] = [case.plan.goals.order_by("pk").first().pk]
     note = update_individual_note(note, user=author, version=note.version, data=data)
     return sign_individual_note(note, user=author)
+
+
+def another_session(case: Individual, therapist: User, *, ago_hours: int) -> Individual:
+    """The same patient (enrollment, plan) in another individual session ``ago_hours`` ago."""
+    session, booking = held_individual(
+        case.session.site, therapist, case.patient, ago_hours=ago_hours
+    )
+    booking.enrollment = case.enrollment
+    booking.save(update_fields=["enrollment"])
+    return Individual(case.patient, case.enrollment, session, booking, case.plan)
