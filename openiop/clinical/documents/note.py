@@ -111,10 +111,14 @@ def build_note(ctx: DocumentContext, note: Note) -> bytes:
         ]
     else:
         story.append(heading("Note"))
-    for code, label in FORMAT_SECTIONS.get(note.format, ()):
-        story += [heading(label, 3), narrative(str(note.sections.get(code, "")))]
-    if note.kind == NoteKind.GROUP_MEMBER and note.sections.get("absence_note"):
-        story += [heading("Absence", 3), narrative(str(note.sections["absence_note"]))]
+    sections = FORMAT_SECTIONS.get(note.format, ())
+    absence = str(note.sections.get("absence_note", "")).strip()
+    # An absent attendee's note holds the absence entry alone: print that, not empty sections.
+    if not (absence and not any(note.sections.get(code) for code, _ in sections)):
+        for code, label in sections:
+            story += [heading(label, 3), narrative(str(note.sections.get(code, "")))]
+    if absence:
+        story += [heading("Absence", 3), narrative(absence)]
     story.append(heading("Treatment-plan goals addressed", 3))
     if goals:
         story += [para(f"• {goal.statement}") for goal in goals]
