@@ -58,3 +58,31 @@ document.addEventListener("htmx:beforeSwap", function (event) {
     event.detail.isError = false;
   }
 });
+
+// --- Group note page (clinical/group_note.html) ---------------------------------------------
+// Alt+<key> presses the element whose data-hotkey is that key's KeyboardEvent.code ("KeyN":
+// next patient, "KeyP": previous). The field being typed in is blurred first: its change
+// event autosaves it, and hx-sync queues the save before the next patient is fetched.
+// Autosave forms carry data-swap-problems so a 403 (not the author) shows its message too.
+document.addEventListener("keydown", function (event) {
+  if (!event.altKey || event.ctrlKey || event.metaKey || !/^Key[A-Z]$/.test(event.code)) {
+    return;
+  }
+  var target = document.querySelector('[data-hotkey="' + event.code + '"]');
+  if (!target) {
+    return;
+  }
+  event.preventDefault();
+  var active = document.activeElement;
+  if (active && active !== document.body && active.blur) {
+    active.blur();
+  }
+  target.click();
+});
+document.addEventListener("htmx:beforeSwap", function (event) {
+  var target = event.detail.target;
+  if (event.detail.xhr.status === 403 && target && target.closest("[data-swap-problems]")) {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});
