@@ -86,3 +86,11 @@ document.addEventListener("htmx:beforeSwap", function (event) {
     event.detail.isError = false;
   }
 });
+// A submit button may ask before it submits (data-confirm on the button, e.g. "Sign note"),
+// where the form's other buttons (and its autosave) must not ask.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest && event.target.closest("button[data-confirm]");
+  if (button && !window.confirm(button.getAttribute("data-confirm"))) {
+    event.preventDefault();
+  }
+});
