@@ -135,11 +135,11 @@ def plans_due(site: Site, *, therapist: User | None = None, today: date) -> list
     return sorted(found, key=lambda item: (item.due_on, item.patient.last_name, item.patient.pk))
 
 
-def enrollment_due(enrollment_id: int, today: date) -> PlanDue | None:
-    """The due state of one active enrollment (one query), None if it is not active."""
+def patient_due(patient_id: int, today: date) -> PlanDue | None:
+    """The due state of a patient's active enrollment (one query), None when not enrolled."""
     enrollment = (
         _with_plan_dates(
-            Enrollment.objects.filter(pk=enrollment_id, status=EnrollmentStatus.ACTIVE)
+            Enrollment.objects.filter(patient_id=patient_id, status=EnrollmentStatus.ACTIVE)
         )
         .select_related("patient", "program", "episode")
         .first()
