@@ -70,6 +70,32 @@ class ProgramForm(forms.Form):
     typical_length_weeks = forms.IntegerField(
         label="Typical length (weeks)", min_value=1, max_value=104, initial=12
     )
+    # Documentation deadlines (issue 4 §3, §7). Left empty: the default (new program) or
+    # the current value (edit).
+    plan_initial_due_days = forms.IntegerField(
+        required=False,
+        label="Initial treatment plan due (days after admission)",
+        min_value=1,
+        max_value=365,
+        initial=7,
+        help_text="Between 1 and 365 days; often 7.",
+    )
+    plan_review_days = forms.IntegerField(
+        required=False,
+        label="Treatment plan review every (days)",
+        min_value=1,
+        max_value=365,
+        initial=30,
+        help_text="Between 1 and 365 days; often 30.",
+    )
+    note_unsigned_hours = forms.IntegerField(
+        required=False,
+        label="Notes flagged unsigned after (hours)",
+        min_value=1,
+        max_value=336,
+        initial=24,
+        help_text="Hours after the session, 1 to 336 (two weeks); often 24.",
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -188,4 +214,7 @@ def program_initial(program: Program) -> dict[str, Any]:
         "weekly_hours_min": program.weekly_hours_min,
         "weekly_hours_max": program.weekly_hours_max,
         "typical_length_weeks": program.typical_length_weeks,
+        "plan_initial_due_days": program.plan_initial_due_days,
+        "plan_review_days": program.plan_review_days,
+        "note_unsigned_hours": program.note_unsigned_hours,
     }

@@ -128,6 +128,14 @@ def _check_program(program: Program) -> None:
     )
     if program.typical_length_weeks < 1 or program.typical_length_weeks > 104:
         raise ValidationError({"typical_length_weeks": "Enter a length between 1 and 104 weeks."})
+    deadlines = {
+        "plan_initial_due_days": (365, "Enter between 1 and 365 days."),
+        "plan_review_days": (365, "Enter between 1 and 365 days."),
+        "note_unsigned_hours": (336, "Enter between 1 and 336 hours (two weeks)."),
+    }
+    for field, (most, message) in deadlines.items():
+        if not 1 <= getattr(program, field) <= most:
+            raise ValidationError({field: message})
     try:
         _full_clean(program)
     except ValidationError as exc:
@@ -157,10 +165,14 @@ def create_program(
     weekly_hours_min: Decimal,
     weekly_hours_max: Decimal,
     typical_length_weeks: int = 12,
+    plan_initial_due_days: int | None = None,
+    plan_review_days: int | None = None,
+    note_unsigned_hours: int | None = None,
     by: User | None,
     request: HttpRequest | None = None,
 ) -> Program:
-    """A site's offering at one level of care, with its default weekly target and length."""
+    """A site's offering at one level of care, with its default weekly target and length
+    and its documentation deadlines (None: the default)."""
     program = Program(
         site=site,
         level_of_care=level_of_care,
@@ -169,6 +181,13 @@ def create_program(
         weekly_hours_max=hours(weekly_hours_max),
         typical_length_weeks=typical_length_weeks,
     )
+    # Empty deadlines take the model's defaults (7 days, 30 days, 24 hours).
+    if plan_initial_due_days is not None:
+        program.plan_initial_due_days = plan_initial_due_days
+    if plan_review_days is not None:
+        program.plan_review_days = plan_review_days
+    if note_unsigned_hours is not None:
+        program.note_unsigned_hours = note_unsigned_hours
     _check_program(program)
     program.save()
     record_event(
@@ -192,13 +211,17 @@ def update_program(
     weekly_hours_min: Decimal,
     weekly_hours_max: Decimal,
     typical_length_weeks: int,
+    plan_initial_due_days: int | None = None,
+    plan_review_days: int | None = None,
+    note_unsigned_hours: int | None = None,
     by: User | None,
     request: HttpRequest | None = None,
 ) -> Program:
-    """Change a program's level, name, default weekly target or typical length.
+    """Change a program's level, name, default weekly target, typical length or
+    documentation deadlines (a deadline left None is kept).
 
     Enrollments keep the target they were admitted with; the program's is the default for
-    new admissions.
+    new admissions. Signed plans keep the review date set when they were signed.
     """
     program = Program.objects.select_for_update().get(pk=program.pk)
     program.level_of_care = level_of_care
@@ -206,6 +229,12 @@ def update_program(
     program.weekly_hours_min = hours(weekly_hours_min)
     program.weekly_hours_max = hours(weekly_hours_max)
     program.typical_length_weeks = typical_length_weeks
+    if plan_initial_due_days is not None:
+        program.plan_initial_due_days = plan_initial_due_days
+    if plan_review_days is not None:
+        program.plan_review_days = plan_review_days
+    if note_unsigned_hours is not None:
+        program.note_unsigned_hours = note_unsigned_hours
     _check_program(program)
     program.save()
     record_event(
@@ -217,7 +246,9 @@ def update_program(
         object_id=program.pk,
         detail=(
             f"{program.name}: {format_hours(program.weekly_hours_min)}–"
-            f"{format_hours(program.weekly_hours_max)}, {program.typical_length_weeks} weeks"
+            f"{format_hours(program.weekly_hours_max)}, {program.typical_length_weeks} weeks;"
+            f" plan due {program.plan_initial_due_days} d, review every"
+            f" {program.plan_review_days} d, notes unsigned after {program.note_unsigned_hours} h"
         ),
     )
     return program
