@@ -408,3 +408,22 @@ def test_it_leaves_notes_off_the_chart_for_roles_without_notes(client, site, cas
     sign_in(client, desk, site=site)
     body = client.get(reverse("patient-chart", args=[case.patient.pk])).content.decode()
     assert 'data-testid="chart-notes"' not in body
+
+
+def test_it_signs_when_the_pages_own_autosave_landed_first(tom_client, case, tom):
+    note = start_individual_note(case.session, author=tom, format="dap")
+    form = _form(case, note)
+    tom_client.post(reverse("note-edit", args=[note.pk]), form, HTTP_HX_REQUEST="true")
+    response = tom_client.post(reverse("note-sign", args=[note.pk]), form)
+    assert response.status_code == 302
+    assert Note.objects.get().is_signed
+
+
+def test_it_refuses_to_sign_over_different_text_saved_elsewhere(tom_client, case, tom):
+    note = start_individual_note(case.session, author=tom, format="dap")
+    update_individual_note(note, user=tom, version=1, data={"data": "Other tab's words."})
+    response = tom_client.post(reverse("note-sign", args=[note.pk]), _form(case, note))
+    assert response.status_code == 409
+    stored = Note.objects.get()
+    assert not stored.is_signed
+    assert stored.sections["data"] == "Other tab's words."

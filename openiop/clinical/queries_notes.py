@@ -190,6 +190,10 @@ class Worklist:
     def overdue_total(self) -> int:
         return self.overdue_sessions.total + self.overdue_drafts.total
 
+    @property
+    def overdue_shown(self) -> int:
+        return len(self.overdue_sessions.rows) + len(self.overdue_drafts.rows)
+
 
 def worklist(user: User, site: Site, now: datetime, *, may_cosign: bool) -> Worklist:
     """The signed-in clinician's documentation to do at ``site``.

@@ -320,6 +320,18 @@ def _switch_format(request: HttpRequest, note: Note) -> HttpResponse:
     return redirect("note-edit", note.pk)
 
 
+def _holds(note: Note, data: dict[str, Any]) -> bool:
+    """Whether the stored draft already holds exactly ``data`` (the editor's whole state)."""
+    codes = [code for code, _ in FORMAT_SECTIONS[note.format]]
+    stored_goals = set(NoteGoal.objects.filter(note=note).values_list("goal_id", flat=True))
+    return (
+        all(note.sections.get(code, "") == data[code] for code in codes)
+        and note.started_at == data["started_at"]
+        and note.ended_at == data["ended_at"]
+        and stored_goals == set(data["goal_ids"])
+    )
+
+
 @requires("notes.write")
 @require_POST
 def note_sign(request: HttpRequest, note_id: int) -> HttpResponse:
@@ -344,11 +356,23 @@ def note_sign(request: HttpRequest, note_id: int) -> HttpResponse:
             version=form.cleaned_data["version"],
             data=form.service_data(),
         )
+    except NoteConflict as exc:
+        # The page's own autosave may have landed a moment before the click on "Sign": when
+        # the stored draft is exactly what this form holds, nothing would be overwritten.
+        note.refresh_from_db()
+        if not _holds(note, form.service_data()):
+            return _editor(request, note, form, status=409, problem=exc.message)
+    except ValidationError as exc:
+        _form_errors(form, exc)
+        return _editor(
+            request, note, form, status=422, problem="Not saved or signed: fix the fields below."
+        )
+    try:
         note = sign_individual_note(note, user=user)  # type: ignore[arg-type]
     except NoteConflict as exc:
         return _editor(request, note, form, status=409, problem=exc.message)
     except ValidationError as exc:
-        note.refresh_from_db()
+        # The draft was saved: the page carries its new version so the next save succeeds.
         data = request.POST.copy()
         data["version"] = str(note.version)
         form = _editor_form(note, data)
