@@ -469,11 +469,20 @@ def group_note_sign_view(request: HttpRequest, session_id: int) -> HttpResponse:
         return render(request, "clinical/group_note.html", context, status=422)
     except (NoteConflict, NotPermitted) as exc:
         messages.error(request, exc.message)
-        return redirect(_page_url(session))
+        return _go(request, _page_url(session))
     count = len(signed)
     messages.success(
         request,
         f"Group note signed: {count} note{'s' if count != 1 else ''} written, one in each "
         "patient's chart.",
     )
-    return redirect(_page_url(session))
+    return _go(request, _page_url(session))
+
+
+def _go(request: HttpRequest, url: str) -> HttpResponse:
+    """Redirect; from htmx (the sign button queues behind pending autosaves), a full one."""
+    if _is_htmx(request):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)
