@@ -30,6 +30,8 @@ _CALENDAR = (
     "M7 2v2H5a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h14a2 2 0 0 0 2-2V6a2 2 0 0 0-2-2h-2V2h-2v2H9V2z"
     "M5 9h14v11H5z"
 )
+_DOCUMENT = "M6 2h9l5 5v15H6zm8 1v5h5M9 12h8v1.5H9zm0 3.5h8V17H9zm0 3.5h5v1.5H9z"
+_LOG = "M4 3h16v18H4zm2 2v14h12V5zm2 2h8v2H8zm0 4h8v2H8zm0 4h5v2H8z"
 _PERSON = "M12 12a5 5 0 1 0 0-10 5 5 0 0 0 0 10zm-9 10a9 9 0 0 1 18 0z"
 _ALERT = "M12 2 1 21h22zm-1 7h2v6h-2zm0 8h2v2h-2z"
 _BARS = "M3 21V10h4v11zm7 0V3h4v18zm7 0v-8h4v8z"
@@ -43,11 +45,13 @@ _GEAR = (
 NAVIGATION: list[NavItem] = [
     NavItem("Home", "home", "home.view", _HOME),
     NavItem("Today", "today", "schedule.view", _CALENDAR),
+    NavItem("Documentation", "documentation", "notes.view", _DOCUMENT),
     NavItem("Patients", "patient-list", "patients.view", _PERSON),
     NavItem("At risk this week", "at-risk", "hours.view", _ALERT),
     NavItem("Census", "census", "hours.view", _BARS),
     NavItem("Program setup", "setup-home", "programs.view", _GEAR),
     NavItem("Staff", "staff-list", "staff.view", _PEOPLE),
+    NavItem("Disclosure log", "disclosure-log", "disclosures.view", _LOG),
     NavItem("Audit trail", "audit-list", "audit.view", _SHIELD),
 ]
 

@@ -55,7 +55,7 @@ from openiop.scheduling.models import (
 )
 
 # How far back notes go; older sessions are history without documentation in the demo.
-NOTE_DAYS = 14
+NOTE_DAYS = 7 * 11  # the whole history: older sessions would all be overdue
 # The supervised clinician and their supervisor (co-sign queue), and the other supervisor.
 SUPERVISED, SUPERVISOR, OTHER_SUPERVISOR = "riley", "theo", "dana"
 

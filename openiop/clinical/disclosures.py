@@ -39,10 +39,8 @@ if TYPE_CHECKING:
 
     from openiop.accounts.models import Site, User
 
-# A signed note is a document too. ``DocumentKind`` (the lead's model) has no choice for it
-# yet, so its code and label live here; the column is free text of 30 characters.
-CLINICAL_NOTE = "clinical_note"
-DOCUMENT_LABELS: dict[str, str] = {**dict(DocumentKind.choices), CLINICAL_NOTE: "Clinical note"}
+CLINICAL_NOTE = DocumentKind.CLINICAL_NOTE.value
+DOCUMENT_LABELS: dict[str, str] = dict(DocumentKind.choices)
 DOCUMENT_TITLES = {
     DocumentKind.ATTENDANCE_LETTER: "Attendance Verification",
     DocumentKind.TREATMENT_PLAN: "Treatment Plan",
@@ -251,8 +249,7 @@ def issue_document(
         disclosed_at=now,
         content_sha256=hashlib.sha256(pdf).hexdigest(),
     )
-    # ``document`` is checked above against this module's kinds (which add the clinical note).
-    disclosure.full_clean(exclude=["document"])
+    disclosure.full_clean()
     disclosure.save()
     record_event(
         request=request,

@@ -461,6 +461,7 @@ class DocumentKind(models.TextChoices):
     TREATMENT_PLAN = "treatment_plan", "Treatment plan"
     DISCHARGE_SUMMARY = "discharge_summary", "Discharge summary"
     RELAPSE_PREVENTION_PLAN = "relapse_prevention_plan", "Relapse-prevention plan"
+    CLINICAL_NOTE = "clinical_note", "Clinical note"
 
 
 class DisclosureBasis(models.TextChoices):
