@@ -269,10 +269,10 @@ def test_only_the_author_edits(group, site, tom, note):
 def test_entry_autosave_uses_the_entrys_own_version(group, tom, note):
     alpha_entry, bravo_entry, _ = note.entries.all()
     saved = save_group_entry(alpha_entry, user=tom, version=1, data={"mood": "Calm."})
-    assert saved.version == 2
+    assert saved.entry.version == 2
     # Another patient's entry, opened at the same time, saves without a conflict.
     other = save_group_entry(bravo_entry, user=tom, version=1, data={"mood": "Tired."})
-    assert other.version == 2
+    assert other.entry.version == 2
     # The same entry with the version read before the first save is stale.
     with pytest.raises(NoteConflict, match="nothing was overwritten"):
         save_group_entry(alpha_entry, user=tom, version=1, data={"mood": "Overwritten?"})
@@ -285,7 +285,7 @@ def test_entry_autosave_uses_the_entrys_own_version(group, tom, note):
 def test_entry_autosave_without_a_change_writes_nothing(group, tom, note):
     entry = note.entries.first()
     saved = save_group_entry(entry, user=tom, version=1, data={"mood": ""})
-    assert saved.version == 1
+    assert saved.entry.version == 1
     assert not AuditEvent.objects.filter(action="update").exists()
 
 
@@ -512,4 +512,6 @@ def test_signing_costs_the_same_number_of_queries_for_3_or_12_attendees(site, to
     small = _sign_queries(site, tom, 3, "Small", program)
     large = _sign_queries(site, tom, 12, "Large", program)
     assert small == large
-    assert large <= 15
+    # Two transactions: bringing the entries in step with the bookings (kept if signing is
+    # refused), then the signature, which checks the bookings again under the session lock.
+    assert large <= 20

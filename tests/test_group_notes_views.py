@@ -190,13 +190,15 @@ def test_entry_autosave_answers_with_the_new_version(as_tom, group, note):
     entry = note.entries.get(patient=group.patients[0])
     response = as_tom.post(
         entry_url(group.session, entry, "group-note-entry-save"),
-        {"version": 1, "participation": "Engaged.", "mood": "Calm."},
+        {"version": 1, "note_version": 1, "participation": "Engaged.", "mood": "Calm."},
         **HTMX,
     )
     html = response.content.decode()
     assert response.status_code == 200
     assert f'id="entry-version-{entry.pk}" value="2" hx-swap-oob="true"' in html
+    # The page knew the current note version (1): it learns the new one.
     assert 'id="shared-version" value="2"' in html
+    assert 'id="known-version" name="note_version" value="2"' in html
     assert re.search(r"Saved \d\d:\d\d", html)
     entry.refresh_from_db()
     assert (entry.participation, entry.mood, entry.version) == ("Engaged.", "Calm.", 2)

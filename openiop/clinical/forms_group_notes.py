@@ -31,7 +31,19 @@ class SharedForm(_VersionForm):
 
 class EntryForm(_VersionForm):
     """One patient's entry. Checkboxes post nothing when none is ticked, so the form also
-    posts ``goal_ids_sent`` to say that the goals were on it."""
+    posts ``goal_ids_sent`` to say that the goals were on it.
+
+    ``version`` is the entry's; ``note_version`` the note version the page knows (the
+    page's ``#known-version``, which the form includes): the new note version is handed
+    back only if that one was current. Without it (no JavaScript) nothing is handed back.
+    """
+
+    note_version = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=2**31 - 1,
+        error_messages={"invalid": "Reload the page: the form's note version is not a number."},
+    )
 
     def entry_data(self) -> dict[str, Any]:
         data: dict[str, Any] = {

@@ -9,7 +9,15 @@ Versions: ``note.version`` counts every change to the note, shared part or entry
 ``entry.version`` counts the changes to one entry. Saving the shared part or the whole note
 names the note version it read; saving one entry names only that entry's version, so that
 typing one patient's entry never conflicts with another's. A stale version is a
-``NoteConflict``: nothing is overwritten.
+``NoteConflict``: nothing is overwritten. An entry save also names the note version its page
+knows, and hands the new note version back only when that one was current: a page that missed
+a change made elsewhere (another tab) keeps its stale version, so its next shared-part save is
+refused instead of overwriting that change.
+
+Bookings: a patient booked into the session after the note was started (a drop-in, a late
+booking) gets an entry, and a booking cancelled since loses its draft entry, whenever the
+author opens the draft page and when the note is signed (``reconcile_group_note``): signing
+never leaves a booked patient without a note.
 
 Signing (``sign_group_note``) fans out, in one transaction and a fixed number of queries
 whatever the group's size, to one signed ``group_member`` note per booked patient made of the
@@ -20,6 +28,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
@@ -44,6 +53,7 @@ from openiop.clinical.models import (
 from openiop.lib.http import client_ip
 from openiop.scheduling.models import (
     ATTENDED_STATUSES,
+    SEAT_STATUSES,
     AttendanceStatus,
     Booking,
     CurriculumModule,
@@ -56,6 +66,7 @@ if TYPE_CHECKING:
     from django.http import HttpRequest
 
     from openiop.accounts.models import User
+    from openiop.patients.models import Patient
 
 # Group psychotherapy (DOMAIN.md §6, §12): the code of every attendee's note.
 GROUP_SERVICE_CODE = "90853"
@@ -244,6 +255,18 @@ def _audit_patients(
     )
 
 
+def _new_entry(note: Note, booking: Booking) -> GroupNoteEntry:
+    """A booked patient's entry, prefilled from attendance."""
+    return GroupNoteEntry(
+        note=note,
+        booking=booking,
+        patient_id=booking.patient_id,
+        attendance_status=booking.status,
+        minutes=booking.minutes_attended if booking.status in ATTENDED_STATUSES else None,
+        absence_note=absence_text(booking.status),
+    )
+
+
 # --- Starting ------------------------------------------------------------------------------
 
 
@@ -275,9 +298,9 @@ def start_group_note(session: Session, *, author: User, request: HttpRequest | N
     if Note.objects.filter(session=session, kind=NoteKind.GROUP).exists():
         raise NoteConflict("This session already has a group note.")
     bookings = list(
-        Booking.objects.filter(session=session)
-        .exclude(status__in=NOT_EXPECTED_STATUSES)
-        .order_by("patient__last_name", "patient__first_name", "pk")
+        Booking.objects.filter(session=session, status__in=SEAT_STATUSES).order_by(
+            "patient__last_name", "patient__first_name", "pk"
+        )
     )
     note = Note(
         site=session.site,
@@ -292,17 +315,7 @@ def start_group_note(session: Session, *, author: User, request: HttpRequest | N
     )
     note.full_clean(exclude=["site", "session", "author", "curriculum_module"])
     note.save()
-    GroupNoteEntry.objects.bulk_create(
-        GroupNoteEntry(
-            note=note,
-            booking=booking,
-            patient_id=booking.patient_id,
-            attendance_status=booking.status,
-            minutes=booking.minutes_attended if booking.status in ATTENDED_STATUSES else None,
-            absence_note=absence_text(booking.status),
-        )
-        for booking in bookings
-    )
+    GroupNoteEntry.objects.bulk_create(_new_entry(note, booking) for booking in bookings)
     record_event(
         request=request,
         actor=author,
@@ -524,6 +537,20 @@ def save_group_shared(
     )
 
 
+@dataclass(frozen=True)
+class EntrySaved:
+    """What an entry save gives back: the entry, and the note version to hand the page.
+
+    ``note_version`` is None when the page's known note version was not current before this
+    save: something else (another tab, a whole-note update) changed the note meanwhile, and
+    the page must not learn the new version, or its next shared-part save would overwrite
+    that change unseen.
+    """
+
+    entry: GroupNoteEntry
+    note_version: int | None
+
+
 @transaction.atomic
 def save_group_entry(
     entry: GroupNoteEntry,
@@ -531,13 +558,16 @@ def save_group_entry(
     user: User,
     version: int,
     data: Mapping[str, Any],
+    note_version: int | None = None,
     request: HttpRequest | None = None,
-) -> GroupNoteEntry:
+) -> EntrySaved:
     """Save one patient's entry as the page autosaves it.
 
     ``version`` is the entry's version (not the note's): saving one patient's entry never
     conflicts with another's. The note's version goes up too, so that a whole-note update
-    from elsewhere notices. ``data``: any entry field and ``goal_ids``.
+    from elsewhere notices. ``note_version`` is the note version the page knows (None: not
+    known); the new one is handed back only if it was current. ``data``: any entry field
+    and ``goal_ids``.
     """
     note = _lock(entry.note)
     _check_open(note, user)
@@ -555,6 +585,7 @@ def save_group_entry(
     unknown = sorted(set(data) - set(ENTRY_KEYS) - {"patient_id"})
     if unknown:
         raise ValidationError(dict.fromkeys(unknown, "Not a field of a group-note entry."))
+    current = note_version is not None and note_version == note.version
     before = {key: getattr(entry, key) for key in ENTRY_TEXT_FIELDS}
     _, goal_ids = _apply_entry(
         entry, {k: v for k, v in data.items() if k != "patient_id"}, prefix=""
@@ -563,11 +594,12 @@ def save_group_entry(
     if goal_ids is not None and _set_goals(entry, goal_ids):
         changed.append("goal_ids")
     if not changed:
-        return entry
+        return EntrySaved(entry, note.version if current else None)
     entry.version += 1
     entry.full_clean(exclude=["note", "booking", "patient"])
     entry.save()
-    Note.objects.filter(pk=note.pk).update(version=note.version + 1, updated_at=timezone.now())
+    note.version += 1
+    Note.objects.filter(pk=note.pk).update(version=note.version, updated_at=timezone.now())
     _audit_patients(
         request=request,
         user=user,
@@ -576,7 +608,145 @@ def save_group_entry(
         object_type="group_note_entry",
         rows=[(entry.patient_id, f"group note #{note.pk}: {', '.join(changed)}", entry.pk)],
     )
-    return entry
+    return EntrySaved(entry, note.version if current else None)
+
+
+# --- Keeping the entries in step with the bookings -----------------------------------------
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    """What ``reconcile_group_note`` changed: the patients (display names) whose entry it
+    added or removed, and the note's version afterwards. False when nothing changed."""
+
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    version: int | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.removed)
+
+
+def _sync_entries(
+    note: Note, *, user: User, request: HttpRequest | None = None
+) -> tuple[Reconciled, dict[int, Booking]]:
+    """Give every seat-holding booking of the session an entry, and drop the entries whose
+    booking was cancelled. The caller holds the lock on the draft ``note``.
+
+    The session row is locked first: booking into a session locks it too, so no booking
+    slips in between this look and the signature. A fixed number of queries however many
+    bookings changed: three reads, then, when something changed, one delete, one insert, one
+    note update and an audit insert for each direction. Returns what changed and the
+    session's bookings by id, as read under the lock.
+    """
+    list(
+        Session.objects.select_for_update().filter(pk=note.session_id).order_by().values_list("pk")
+    )
+    bookings = {
+        booking.pk: booking
+        for booking in Booking.objects.filter(session_id=note.session_id)
+        .select_related("patient")
+        .order_by("pk")
+    }
+    entries = list(
+        GroupNoteEntry.objects.filter(note=note).select_related("patient").order_by("pk")
+    )
+    have = {entry.booking_id for entry in entries}
+    gone = [
+        entry
+        for entry in entries
+        if entry.booking_id not in bookings
+        or bookings[entry.booking_id].status not in SEAT_STATUSES
+    ]
+    new = [
+        booking
+        for booking in bookings.values()
+        if booking.status in SEAT_STATUSES and booking.pk not in have
+    ]
+    if not gone and not new:
+        return Reconciled(version=note.version), bookings
+    if gone:
+        # Goal links go with their entries (ON DELETE CASCADE through the ORM).
+        GroupNoteEntry.objects.filter(pk__in=[entry.pk for entry in gone]).delete()
+    if new:
+        GroupNoteEntry.objects.bulk_create(_new_entry(note, booking) for booking in new)
+    note.version += 1
+    note.participant_count = sum(1 for b in bookings.values() if b.status in ATTENDED_STATUSES)
+    Note.objects.filter(pk=note.pk).update(
+        version=note.version,
+        participant_count=note.participant_count,
+        updated_at=timezone.now(),
+    )
+    _audit_patients(
+        request=request,
+        user=user,
+        note=note,
+        action=Action.CREATE,
+        object_type="group_note_entry",
+        rows=[
+            (
+                booking.patient_id,
+                f"entry added to draft group note #{note.pk}: booked "
+                f"({booking.get_kind_display().lower()}) after the note was started",
+                note.pk,
+            )
+            for booking in new
+        ],
+    )
+    _audit_patients(
+        request=request,
+        user=user,
+        note=note,
+        action=Action.DELETE,
+        object_type="group_note_entry",
+        rows=[
+            (
+                entry.patient_id,
+                f"entry removed from draft group note #{note.pk}: {_why_gone(entry, bookings)}",
+                entry.pk,
+            )
+            for entry in gone
+        ],
+    )
+    reconciled = Reconciled(
+        added=_names([booking.patient for booking in new]),
+        removed=_names([entry.patient for entry in gone]),
+        version=note.version,
+    )
+    return reconciled, bookings
+
+
+def _why_gone(entry: GroupNoteEntry, bookings: dict[int, Booking]) -> str:
+    booking = bookings.get(entry.booking_id)
+    if booking is None:
+        return "no longer booked in this session"
+    return f"booking {booking.get_status_display().lower()}"
+
+
+def _names(patients: list[Patient]) -> list[str]:
+    """The patients' display names, in roster order."""
+    ordered = sorted(patients, key=lambda p: (p.last_name, p.first_name, p.pk))
+    return [patient.display_name for patient in ordered]
+
+
+@transaction.atomic
+def reconcile_group_note(
+    note: Note, *, user: User, request: HttpRequest | None = None
+) -> Reconciled:
+    """Bring a draft group note's entries in step with the session's current bookings.
+
+    A patient booked since the note was started (a drop-in, a late booking) gets an entry
+    prefilled from attendance; a patient whose booking was cancelled since loses the draft
+    entry (and its goal links). Both are audited per patient and bump the note's version, so
+    a page that read the older version reloads before saving the shared part. A signed note
+    is left alone (its entries are the record of what was signed); only the author's draft
+    changes (``NotPermitted`` otherwise).
+    """
+    note = _lock(note)
+    if note.kind != NoteKind.GROUP or note.status == NoteStatus.SIGNED:
+        return Reconciled(version=note.version)
+    _check_open(note, user)
+    return _sync_entries(note, user=user, request=request)[0]
 
 
 # --- Signing -------------------------------------------------------------------------------
@@ -610,24 +780,40 @@ def member_sections(entry: GroupNoteEntry) -> dict[str, str]:
     return {ABSENCE_SECTION: entry.absence_note.strip()}
 
 
-@transaction.atomic
 def sign_group_note(note: Note, *, user: User, request: HttpRequest | None = None) -> list[Note]:
     """Sign a draft group note as its author; return the attendees' signed notes.
 
-    In one transaction: each entry's attendance is refreshed from its booking; every required
-    field is checked (a ``ValidationError`` names each empty one: ``summary``,
+    First the entries are brought in step with the bookings (``reconcile_group_note``, its
+    own transaction: a patient booked since the note was started keeps the entry even when
+    the signature is refused for an empty field, so the page and the API show what to fill
+    in). Then, in one transaction, the bookings are checked once more under the session's
+    lock, each entry's attendance is refreshed from its booking; every required field is
+    checked (a ``ValidationError`` names each empty one: ``summary``,
     ``entries[0].participation`` …); then one ``group_member`` note per booked patient is
     written with the shared part and that patient's own part and goals, signed and
     fingerprinted, and finally the group note itself is signed over its shared part and a
-    summary of its entries. The number of queries does not depend on the group's size.
+    summary of its entries. The number of queries depends neither on the group's size nor
+    on how many bookings changed.
     """
+    reconcile_group_note(note, user=user, request=request)
+    return _sign(note, user=user, request=request)
+
+
+@transaction.atomic
+def _sign(note: Note, *, user: User, request: HttpRequest | None) -> list[Note]:
+    """The signature itself (see ``sign_group_note``), in one transaction."""
     note = _lock(note)
     _check_open(note, user)
+    # Usually a no-op (``reconcile_group_note`` just ran); under the session's lock it makes
+    # sure no booking made since is left out, and gives the bookings as they are now.
+    _, bookings = _sync_entries(note, user=user, request=request)
     entries = list(
-        GroupNoteEntry.objects.filter(note=note)
-        .select_related("booking")
-        .order_by("patient__last_name", "patient__first_name", "pk")
+        GroupNoteEntry.objects.filter(note=note).order_by(
+            "patient__last_name", "patient__first_name", "pk"
+        )
     )
+    for entry in entries:
+        entry.booking = bookings[entry.booking_id]
     goals_by_entry: dict[int, list[int]] = defaultdict(list)
     for entry_id, goal_id in EntryGoal.objects.filter(note=note).values_list("entry_id", "goal_id"):
         goals_by_entry[entry_id].append(goal_id)

@@ -34,6 +34,16 @@ from openiop.scheduling.access import get_session_for_user
 from openiop.scheduling.attendance import session_state
 from openiop.scheduling.models import AttendanceStatus, CurriculumModule, Session, SessionKind
 
+# What the page shows of a draft, re-read in one go with its version: text and version from
+# one read, so the page never pairs a newer version with older text.
+NOTE_FIELDS = [
+    "version",
+    "participant_count",
+    "updated_at",
+    *group_notes.SHARED_TEXT_FIELDS,
+    "curriculum_module",
+]
+
 STATE_LABELS = {
     "done": "Done",
     "incomplete": "Incomplete",
@@ -260,13 +270,31 @@ def group_note_view(request: HttpRequest, session_id: int) -> HttpResponse:
     raw_patient = request.GET.get("patient")
     if raw_patient and note.is_signed:
         return _member_view(request, session, note, raw_patient)
+    reconciled = _reconcile(request, note)
     rows = _rows(note)
     current = _pick(rows, request.GET.get("entry"))
-    return render(
-        request,
-        "clinical/group_note.html",
-        _context(request, session, note, rows=rows, current=current),
-    )
+    context = _context(request, session, note, rows=rows, current=current)
+    context["reconciled"] = reconciled
+    return render(request, "clinical/group_note.html", context)
+
+
+def _reconcile(request: HttpRequest, note: Note) -> group_notes.Reconciled | None:
+    """The author opening the draft brings its entries in step with the bookings (a drop-in
+    booked since it was started gets an entry, a cancelled booking loses its own). Readers
+    who cannot edit change nothing."""
+    if not _can_edit(request, note):
+        return None
+    try:
+        reconciled = group_notes.reconcile_group_note(
+            note,
+            user=request.user,  # type: ignore[arg-type]
+            request=request,
+        )
+    except (NoteConflict, NotPermitted):
+        raise Http404("No such group note.") from None
+    if reconciled:
+        note.refresh_from_db(fields=NOTE_FIELDS)
+    return reconciled
 
 
 def _member_view(
@@ -346,16 +374,30 @@ def _saved(
     note: Note,
     *,
     current_id: int | None,
+    shared_version: int | None = None,
+    entry_version: int | None = None,
     problem: str = "",
     status: int = 200,
 ) -> HttpResponse:
     """The out-of-band answer to an autosave: versions, "Saved 14:03" or the problem, and
-    the patient list's badges."""
-    note.refresh_from_db(fields=["version", "topic", "summary", "interventions"])
+    the patient list's badges.
+
+    The versions handed back are the ones the service wrote for this save, never re-read:
+    a change made elsewhere in between must stay a conflict. ``shared_version`` None after a
+    successful entry save means the page's note version was stale: it stays stale, and the
+    page is told to reload before it edits the shared part.
+    """
     rows = _rows(note)
     current = next((row for row in rows if row.entry.pk == current_id), None)
     context = _context(request, session, note, rows=rows, current=current)
-    context.update(problem=problem, saved_at=_clock(session), status=status)
+    context.update(
+        problem=problem,
+        saved_at=_clock(session),
+        status=status,
+        shared_version=None if problem else shared_version,
+        entry_version=None if problem else entry_version,
+        stale=not problem and current_id is not None and shared_version is None,
+    )
     return render(request, "clinical/_group_note_saved.html", context, status=status)
 
 
@@ -368,18 +410,18 @@ def group_note_shared_view(request: HttpRequest, session_id: int) -> HttpRespons
     if note is None:
         raise Http404("No such group note.")
     form = SharedForm(request.POST, note=note)
-    problem, status = "", 200
+    problem, status, version = "", 200, None
     if not form.is_valid():
         problem, status = " ".join(m for ms in form.errors.values() for m in ms), 422
     else:
         try:
-            group_notes.save_group_shared(
+            version = group_notes.save_group_shared(
                 note,
                 user=request.user,  # type: ignore[arg-type]
                 version=form.cleaned_data["version"],
                 data=form.shared(),
                 request=request,
-            )
+            ).version
         except ValidationError as exc:
             problem, status = " ".join(exc.messages), 422
         except NoteConflict as exc:
@@ -392,7 +434,15 @@ def group_note_shared_view(request: HttpRequest, session_id: int) -> HttpRespons
         else:
             messages.success(request, "Shared part saved.")
         return redirect(_page_url(session))
-    return _saved(request, session, note, current_id=None, problem=problem, status=status)
+    return _saved(
+        request,
+        session,
+        note,
+        current_id=None,
+        shared_version=version,
+        problem=problem,
+        status=status,
+    )
 
 
 @requires("notes.write")
@@ -409,16 +459,17 @@ def group_note_entry_save_view(
     if entry is None:
         raise Http404("No such entry.")
     form = EntryForm(request.POST)
-    problem, status = "", 200
+    problem, status, saved = "", 200, None
     if not form.is_valid():
         problem, status = " ".join(m for ms in form.errors.values() for m in ms), 422
     else:
         try:
-            group_notes.save_group_entry(
+            saved = group_notes.save_group_entry(
                 entry,
                 user=request.user,  # type: ignore[arg-type]
                 version=form.cleaned_data["version"],
                 data=form.entry_data(),
+                note_version=form.cleaned_data["note_version"],
                 request=request,
             )
         except ValidationError as exc:
@@ -433,7 +484,16 @@ def group_note_entry_save_view(
         else:
             messages.success(request, "Entry saved.")
         return redirect(_page_url(session, entry.pk))
-    return _saved(request, session, note, current_id=entry.pk, problem=problem, status=status)
+    return _saved(
+        request,
+        session,
+        note,
+        current_id=entry.pk,
+        shared_version=saved.note_version if saved else None,
+        entry_version=saved.entry.version if saved else None,
+        problem=problem,
+        status=status,
+    )
 
 
 # --- Signing -------------------------------------------------------------------------------
@@ -455,6 +515,9 @@ def group_note_sign_view(request: HttpRequest, session_id: int) -> HttpResponse:
         )
     except ValidationError as exc:
         errors = exc.message_dict
+        # Signing brought the entries in step with the bookings first (a drop-in's entry
+        # stays); the page shown now is the note as saved, with its version.
+        note.refresh_from_db(fields=NOTE_FIELDS)
         rows = _rows(note, errors=errors)
         shared_errors = {k: v for k, v in errors.items() if not k.startswith("entries[")}
         context = _context(

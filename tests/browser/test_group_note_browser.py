@@ -141,3 +141,63 @@ def test_it_writes_and_signs_a_group_note_and_the_chart_lists_it(
         assert other.mrn not in body
     page.screenshot(path=artifacts / "group-note-4-chart-note.png", full_page=True)
     assert failed_responses == []
+
+
+def test_two_tabs_never_overwrite_each_other_and_a_drop_in_gets_an_entry(
+    page: Page, group: HeldGroup, artifacts: Path, failed_responses: list[str]
+) -> None:
+    """Tab B saves the shared part; tab A's entry autosave must not hand tab A the newer
+    version, so tab A's shared-part save is refused instead of overwriting tab B's."""
+    from openiop.clinical.group_notes import start_group_note
+    from openiop.scheduling.models import AttendanceStatus, BookingKind
+    from tests.factories_enrollment import make_enrollment
+    from tests.factories_patients import make_patient
+    from tests.factories_scheduling import make_booking
+
+    session = group.session
+    tom = session.facilitator
+    note = start_group_note(session, author=tom)
+    sign_in_with_app(page, tom, make_totp(tom))
+    url = f"/sessions/{session.pk}/group-note/"
+    page.goto(url)
+    tab_b = page.context.new_page()
+    tab_b.goto(url)
+
+    tab_b.get_by_label("Topic", exact=True).fill("Tab B's topic")
+    expect(tab_b.get_by_test_id("shared-status")).to_contain_text(re.compile(r"Saved \d\d:\d\d"))
+
+    page.get_by_test_id("entry-pane").get_by_label("Mood and affect").fill("Calm.")
+    expect(page.get_by_test_id("entry-status")).to_contain_text(re.compile(r"Saved \d\d:\d\d"))
+    expect(page.get_by_test_id("shared-status")).to_contain_text("reload the page")
+    page.get_by_label("Topic", exact=True).fill("Tab A's topic")
+    expect(page.get_by_test_id("shared-status")).to_contain_text("changed elsewhere")
+    page.screenshot(path=artifacts / "group-note-5-stale-tab.png", full_page=True)
+    note.refresh_from_db()
+    assert note.topic == "Tab B's topic"
+
+    # A drop-in booked after the note was started: reloading brings their entry, and this
+    # tab, current again, saves an entry and then the shared part (it learnt each version).
+    dropin = make_patient(session.site, first_name="Delta", last_name="Dropin")
+    make_booking(
+        session,
+        dropin,
+        kind=BookingKind.DROP_IN,
+        status=AttendanceStatus.PRESENT,
+        minutes_attended=120,
+        enrollment=make_enrollment(dropin, group.program, primary_therapist=tom),
+    )
+    page.reload()
+    expect(page.get_by_test_id("entries-reconciled")).to_contain_text("Delta Dropin")
+    expect(page.get_by_test_id("entry-tab")).to_have_count(4)
+    # First in roster order and still to do: the page opens on the drop-in.
+    expect(page.locator("#entry-h")).to_contain_text("Delta Dropin")
+    page.get_by_test_id("entry-pane").get_by_label("Participation").fill("Joined as a drop-in.")
+    expect(page.get_by_test_id("entry-status")).to_contain_text(re.compile(r"Saved \d\d:\d\d"))
+    page.get_by_label("Topic", exact=True).fill("Coping with cravings")
+    expect(page.get_by_test_id("shared-status")).to_contain_text(re.compile(r"Saved \d\d:\d\d"))
+    page.screenshot(path=artifacts / "group-note-6-drop-in.png", full_page=True)
+    note.refresh_from_db()
+    assert note.topic == "Coping with cravings"
+    assert note.entries.get(patient=dropin).participation == "Joined as a drop-in."
+    # The refused save was the only failed response (the 409 this test provoked).
+    assert [r for r in failed_responses if not r.startswith("409 ")] == []
