@@ -34,6 +34,7 @@ from tests.factories import make_user, sign_in
 from tests.factories_clinical import held_group, make_plan
 from tests.factories_enrollment import make_enrollment
 from tests.factories_patients import make_patient
+from tests.factories_programs import make_program
 from tests.factories_scheduling import make_booking
 from tests.test_group_notes import FILLED, SHARED
 
@@ -220,6 +221,39 @@ def test_a_bad_known_version_is_refused(client, site, tom, group, note):
     assert entry.mood == ""
 
 
+def test_signing_refuses_a_version_the_signer_had_not_seen(group, tom, note):
+    note = fill(note, group, tom)
+    seen = note.version
+    save_group_shared(note, user=tom, version=seen, data={"topic": "Changed in tab B"})
+    with pytest.raises(NoteConflict, match="changed since the page was loaded"):
+        sign_group_note(note, user=tom, version=seen)
+    note.refresh_from_db()
+    assert not note.is_signed
+    assert len(sign_group_note(note, user=tom, version=note.version)) == 3
+
+
+def test_signing_from_a_stale_tab_is_refused_on_the_page(client, site, tom, group, note):
+    sign_in(client, tom, site=site)
+    fill(note, group, tom)
+    tab_a = Tab(client, group.session)
+    tab_b = Tab(client, group.session)
+    assert tab_b.save_shared(topic="Tab B's last word").status_code == 200
+    url = reverse("group-note-sign", kwargs={"session_id": group.session.pk})
+    refused = client.post(url, {"note_version": tab_a.shared_version}, **HTMX)
+    assert refused.status_code == 204  # HX-Redirect back to the page, with the message
+    page = client.get(refused["HX-Redirect"]).content.decode()
+    assert "changed since the page was loaded" in page
+    note.refresh_from_db()
+    assert not note.is_signed
+    bad = client.post(url, {"note_version": "abc"}, **HTMX)
+    assert bad.status_code == 204
+    assert "not a number" in client.get(bad["HX-Redirect"]).content.decode()
+    signed = client.post(url, {"note_version": tab_b.shared_version}, **HTMX)
+    assert signed.status_code == 204
+    note.refresh_from_db()
+    assert note.is_signed
+
+
 # --- 2. Bookings made or cancelled after the note was started: the service ------------------
 
 
@@ -305,6 +339,19 @@ def test_signing_never_leaves_a_late_attendee_without_a_note(group, tom, note):
     assert len(members) == 4
 
 
+def test_a_page_that_has_not_seen_a_late_booking_cannot_sign(group, tom, note):
+    """An absent drop-in's prefilled note would be complete: a page that knew the note before
+    the booking must still reload (and show the patient) before it signs."""
+    note = fill(note, group, tom)
+    seen = note.version
+    late_booking(group, "Delta", "Dropin", AttendanceStatus.NO_SHOW, None)
+    with pytest.raises(NoteConflict):
+        sign_group_note(note, user=tom, version=seen)
+    note.refresh_from_db()
+    assert note.version == seen + 1
+    assert len(sign_group_note(note, user=tom, version=note.version)) == 4
+
+
 def test_signing_drops_an_entry_whose_booking_was_cancelled(group, tom, note):
     note = fill(note, group, tom)
     bravo = group.patients[1]
@@ -340,8 +387,6 @@ def _sign_queries(site, tom, program, late: int, prefix: str) -> int:
 
 
 def test_signing_costs_the_same_queries_however_many_bookings_changed(site, tom):
-    from tests.factories_programs import make_program
-
     program = make_program(site)
     assert _sign_queries(site, tom, program, 1, "Few") == _sign_queries(
         site, tom, program, 6, "Many"
@@ -367,6 +412,21 @@ def test_opening_the_draft_adds_a_late_booking_and_says_so(client, site, tom, gr
     assert note.entries.filter(patient=delta).exists()
 
 
+def test_typing_into_an_entry_removed_meanwhile_says_so(client, site, tom, group, note):
+    sign_in(client, tom, site=site)
+    tab_a = Tab(client, group.session)
+    alpha_entry = note.entries.get(patient=group.patients[0])
+    cancel(group.bookings[0])
+    Tab(client, group.session)  # another tab opens the page: Alpha's entry goes
+    response = tab_a.save_entry(alpha_entry, mood="Typed into the old tab.")
+    html = response.content.decode()
+    assert response.status_code == 409
+    assert 'id="entry-status"' in html
+    assert "no longer on the note" in html and "Reload the page" in html
+    assert 'id="shared-version"' not in html
+    assert not GroupNoteEntry.objects.filter(pk=alpha_entry.pk).exists()
+
+
 def test_a_reader_who_cannot_edit_changes_nothing(client, site, group, note):
     theo = make_user("theo", site=site, role=Role.THERAPIST, first_name="Theo", last_name="Other")
     sign_in(client, theo, site=site)
@@ -382,7 +442,6 @@ def test_a_refused_signature_shows_the_late_patient_and_a_usable_version(
     client, site, tom, group, note
 ):
     sign_in(client, tom, site=site)
-    tab = Tab(client, group.session)
     fill(note, group, tom)
     tab = Tab(client, group.session)
     late_booking(group, "Delta", "Dropin")

@@ -173,12 +173,12 @@ def test_an_entry_of_another_note_is_404(as_tom, site, tom, group, note):
     other_note = start_group_note(other.session, author=tom)
     foreign = other_note.entries.get()
     assert as_tom.get(entry_url(group.session, foreign), **HTMX).status_code == 404
-    response = as_tom.post(
-        entry_url(group.session, foreign, "group-note-entry-save"),
-        {"version": 1, "mood": "x"},
-        **HTMX,
-    )
-    assert response.status_code == 404
+    save_url = entry_url(group.session, foreign, "group-note-entry-save")
+    assert as_tom.post(save_url, {"version": 1, "mood": "x"}).status_code == 404
+    # From the page (htmx) the answer says it, whatever the id: the entry is not on this note.
+    response = as_tom.post(save_url, {"version": 1, "mood": "x"}, **HTMX)
+    assert response.status_code == 409
+    assert "no longer on the note" in response.content.decode()
     foreign.refresh_from_db()
     assert foreign.mood == ""
 

@@ -52,3 +52,16 @@ class EntryForm(_VersionForm):
         if "goal_ids_sent" in self.data:
             data["goal_ids"] = self.data.getlist("goal_ids")  # type: ignore[attr-defined]
         return data
+
+
+class SignForm(forms.Form):
+    """The signature: ``note_version`` is the note version the page knows (included from
+    ``#known-version``); signing is refused if the note changed since. Optional: a form
+    posted without JavaScript sends none."""
+
+    note_version = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=2**31 - 1,
+        error_messages={"invalid": "Reload the page: the form's note version is not a number."},
+    )

@@ -96,6 +96,10 @@ REQUIRED_ABSENT = (ABSENCE_SECTION,)
 
 ABSENT_STATUSES = (AttendanceStatus.EXCUSED, AttendanceStatus.UNEXCUSED, AttendanceStatus.NO_SHOW)
 NOT_EXPECTED_STATUSES = (AttendanceStatus.CANCELLED, AttendanceStatus.CANCELLED_BY_CLINIC)
+STALE_SIGN_MESSAGE = (
+    "Not signed: this note changed since the page was loaded (in another tab, or a patient was "
+    "booked or cancelled since). Review it as it is now, then sign."
+)
 TOPIC_MAX_LENGTH = Note._meta.get_field("topic").max_length or 200
 TEXT_MAX_LENGTH = 20_000
 
@@ -780,7 +784,9 @@ def member_sections(entry: GroupNoteEntry) -> dict[str, str]:
     return {ABSENCE_SECTION: entry.absence_note.strip()}
 
 
-def sign_group_note(note: Note, *, user: User, request: HttpRequest | None = None) -> list[Note]:
+def sign_group_note(
+    note: Note, *, user: User, request: HttpRequest | None = None, version: int | None = None
+) -> list[Note]:
     """Sign a draft group note as its author; return the attendees' signed notes.
 
     First the entries are brought in step with the bookings (``reconcile_group_note``, its
@@ -794,16 +800,24 @@ def sign_group_note(note: Note, *, user: User, request: HttpRequest | None = Non
     fingerprinted, and finally the group note itself is signed over its shared part and a
     summary of its entries. The number of queries depends neither on the group's size nor
     on how many bookings changed.
+
+    ``version``, when given (the page sends the note version it knows), must still be the
+    note's after the entries were brought in step: a change the signer has not seen (another
+    tab, a patient booked since) is a ``NoteConflict``, and nothing is signed.
     """
     reconcile_group_note(note, user=user, request=request)
-    return _sign(note, user=user, request=request)
+    return _sign(note, user=user, request=request, version=version)
 
 
 @transaction.atomic
-def _sign(note: Note, *, user: User, request: HttpRequest | None) -> list[Note]:
+def _sign(
+    note: Note, *, user: User, request: HttpRequest | None, version: int | None
+) -> list[Note]:
     """The signature itself (see ``sign_group_note``), in one transaction."""
     note = _lock(note)
     _check_open(note, user)
+    if version is not None and version != note.version:
+        raise NoteConflict(STALE_SIGN_MESSAGE)
     # Usually a no-op (``reconcile_group_note`` just ran); under the session's lock it makes
     # sure no booking made since is left out, and gives the bookings as they are now.
     _, bookings = _sync_entries(note, user=user, request=request)

@@ -26,7 +26,7 @@ from openiop.audit.models import Action
 from openiop.clinical import group_notes
 from openiop.clinical.access import get_note_for_user
 from openiop.clinical.errors import NoteConflict, NotPermitted
-from openiop.clinical.forms_group_notes import EntryForm, SharedForm
+from openiop.clinical.forms_group_notes import EntryForm, SharedForm, SignForm
 from openiop.clinical.goals import current_goals
 from openiop.clinical.models import EntryGoal, GroupNoteEntry, Note, NoteKind, PlanGoal
 from openiop.lib.dates import zone
@@ -43,6 +43,11 @@ NOTE_FIELDS = [
     *group_notes.SHARED_TEXT_FIELDS,
     "curriculum_module",
 ]
+
+ENTRY_GONE_MESSAGE = (
+    "This patient is no longer on the note (their booking was cancelled). Reload the page; "
+    "nothing was saved for them."
+)
 
 STATE_LABELS = {
     "done": "Done",
@@ -391,6 +396,7 @@ def _saved(
     current = next((row for row in rows if row.entry.pk == current_id), None)
     context = _context(request, session, note, rows=rows, current=current)
     context.update(
+        entry_save=current_id is not None,
         problem=problem,
         saved_at=_clock(session),
         status=status,
@@ -457,7 +463,19 @@ def group_note_entry_save_view(
         raise Http404("No such group note.")
     entry = GroupNoteEntry.objects.filter(note=note, pk=entry_id).first()
     if entry is None:
-        raise Http404("No such entry.")
+        if not _is_htmx(request):
+            raise Http404("No such entry.")
+        # A patient's entry open in this tab, removed since (their booking was cancelled and
+        # another tab or the signature brought the note in step): say so, or the typing
+        # would go nowhere without a word.
+        return _saved(
+            request,
+            session,
+            note,
+            current_id=entry_id,
+            problem=ENTRY_GONE_MESSAGE,
+            status=409,
+        )
     form = EntryForm(request.POST)
     problem, status, saved = "", 200, None
     if not form.is_valid():
@@ -507,11 +525,16 @@ def group_note_sign_view(request: HttpRequest, session_id: int) -> HttpResponse:
     )
     if note is None:
         raise Http404("No such group note.")
+    form = SignForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(m for ms in form.errors.values() for m in ms))
+        return _go(request, _page_url(session))
     try:
         signed = group_notes.sign_group_note(
             note,
             user=request.user,  # type: ignore[arg-type]
             request=request,
+            version=form.cleaned_data["note_version"],
         )
     except ValidationError as exc:
         errors = exc.message_dict

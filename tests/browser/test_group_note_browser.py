@@ -15,10 +15,16 @@ from playwright.sync_api import Page, expect
 
 from openiop.accounts.models import Site
 from openiop.accounts.roles import Role
+from openiop.clinical.group_notes import start_group_note, update_group_note
 from openiop.clinical.models import Note, NoteKind
+from openiop.scheduling.models import AttendanceStatus, BookingKind
 from tests.browser.test_sign_in import at, sign_in_with_app
 from tests.factories import make_site, make_totp, make_user
 from tests.factories_clinical import HeldGroup, held_group, make_plan
+from tests.factories_enrollment import make_enrollment
+from tests.factories_patients import make_patient
+from tests.factories_scheduling import make_booking
+from tests.test_group_notes import FILLED
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -143,17 +149,21 @@ def test_it_writes_and_signs_a_group_note_and_the_chart_lists_it(
     assert failed_responses == []
 
 
+FILLED_LABELS = {
+    "Participation": "Joined as a drop-in.",
+    "Mood and affect": "Calm.",
+    "Response to interventions": "Named one trigger.",
+    "Progress toward goals": "First week.",
+    "Risk observations": "None observed.",
+    "Plan": "Book into the track.",
+}
+
+
 def test_two_tabs_never_overwrite_each_other_and_a_drop_in_gets_an_entry(
     page: Page, group: HeldGroup, artifacts: Path, failed_responses: list[str]
 ) -> None:
     """Tab B saves the shared part; tab A's entry autosave must not hand tab A the newer
     version, so tab A's shared-part save is refused instead of overwriting tab B's."""
-    from openiop.clinical.group_notes import start_group_note
-    from openiop.scheduling.models import AttendanceStatus, BookingKind
-    from tests.factories_enrollment import make_enrollment
-    from tests.factories_patients import make_patient
-    from tests.factories_scheduling import make_booking
-
     session = group.session
     tom = session.facilitator
     note = start_group_note(session, author=tom)
@@ -174,6 +184,12 @@ def test_two_tabs_never_overwrite_each_other_and_a_drop_in_gets_an_entry(
     page.screenshot(path=artifacts / "group-note-5-stale-tab.png", full_page=True)
     note.refresh_from_db()
     assert note.topic == "Tab B's topic"
+    # Tab B has not seen tab A's entry: its signature is refused, nothing is signed.
+    tab_b.once("dialog", lambda dialog: dialog.accept())
+    tab_b.get_by_test_id("sign-group-note").click()
+    expect(tab_b.get_by_text("changed since the page was loaded")).to_be_visible()
+    note.refresh_from_db()
+    assert not note.is_signed
 
     # A drop-in booked after the note was started: reloading brings their entry, and this
     # tab, current again, saves an entry and then the shared part (it learnt each version).
@@ -199,5 +215,33 @@ def test_two_tabs_never_overwrite_each_other_and_a_drop_in_gets_an_entry(
     note.refresh_from_db()
     assert note.topic == "Coping with cravings"
     assert note.entries.get(patient=dropin).participation == "Joined as a drop-in."
+
+    # The others' entries and the shared part are written elsewhere (the API): reload, then
+    # finish the drop-in's entry and sign at once: the signature waits for the last autosave
+    # and sends the version that save handed back.
+    update_group_note(
+        note,
+        user=tom,
+        version=note.version,
+        shared={"summary": "Urge surfing practised.", "interventions": "CBT; MI."},
+        entries=[
+            {"patient_id": patient.pk, **FILLED}
+            for patient, booking in zip(group.patients, group.bookings, strict=True)
+            if booking.status != AttendanceStatus.NO_SHOW
+        ],
+    )
+    page.reload()
+    expect(page.locator("#entry-h")).to_contain_text("Delta Dropin")
+    pane = page.get_by_test_id("entry-pane")
+    for label, text in FILLED_LABELS.items():
+        pane.get_by_label(label, exact=True).fill(text)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_test_id("sign-group-note").click()
+    expect(page.get_by_test_id("note-status")).to_have_text("Signed")
+    expect(page.get_by_text("Group note signed: 4 notes written")).to_be_visible()
+    assert (
+        Note.objects.get(kind=NoteKind.GROUP_MEMBER, patient=dropin).sections["plan"]
+        == (FILLED_LABELS["Plan"])
+    )
     # The refused save was the only failed response (the 409 this test provoked).
     assert [r for r in failed_responses if not r.startswith("409 ")] == []
