@@ -427,6 +427,35 @@ def test_typing_into_an_entry_removed_meanwhile_says_so(client, site, tom, group
     assert not GroupNoteEntry.objects.filter(pk=alpha_entry.pk).exists()
 
 
+def _page_queries(client, site, tom, program, late: int, prefix: str) -> int:
+    group = held_group(
+        site,
+        tom,
+        program=program,
+        members=[(f"{prefix}{i:02d}", "Fakerson", AttendanceStatus.PRESENT, 180) for i in range(4)],
+    )
+    note = start_group_note(group.session, author=tom)
+    for booking in group.bookings[:late]:
+        cancel(booking)
+    for i in range(late):
+        late_booking(group, f"{prefix}Late{i:02d}", "Samplename")
+    url = reverse("group-note", kwargs={"session_id": group.session.pk})
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200
+    assert note.entries.count() == 4
+    return len(captured)
+
+
+def test_the_page_costs_the_same_queries_however_many_bookings_changed(client, site, tom):
+    sign_in(client, tom, site=site)
+    program = make_program(site)
+    few = _page_queries(client, site, tom, program, 1, "Few")
+    assert few == _page_queries(client, site, tom, program, 3, "Many")
+    in_step = _page_queries(client, site, tom, program, 0, "Same")
+    assert in_step < few  # nothing to change: two plain reads, no lock, no write
+
+
 def test_a_reader_who_cannot_edit_changes_nothing(client, site, group, note):
     theo = make_user("theo", site=site, role=Role.THERAPIST, first_name="Theo", last_name="Other")
     sign_in(client, theo, site=site)

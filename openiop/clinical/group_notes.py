@@ -733,7 +733,6 @@ def _names(patients: list[Patient]) -> list[str]:
     return [patient.display_name for patient in ordered]
 
 
-@transaction.atomic
 def reconcile_group_note(
     note: Note, *, user: User, request: HttpRequest | None = None
 ) -> Reconciled:
@@ -745,9 +744,35 @@ def reconcile_group_note(
     a page that read the older version reloads before saving the shared part. A signed note
     is left alone (its entries are the record of what was signed); only the author's draft
     changes (``NotPermitted`` otherwise).
+
+    Opening the page calls this every time: two plain reads answer when nothing changed (the
+    usual case); only a difference opens the transaction that locks and writes.
     """
-    note = _lock(note)
     if note.kind != NoteKind.GROUP or note.status == NoteStatus.SIGNED:
+        return Reconciled(version=note.version)
+    if _in_step(note):
+        _check_open(note, user)
+        return Reconciled(version=note.version)
+    return _reconcile_locked(note, user=user, request=request)
+
+
+def _in_step(note: Note) -> bool:
+    """Whether the note has an entry for exactly the seat-holding bookings (no lock)."""
+    seats = set(
+        Booking.objects.filter(session_id=note.session_id, status__in=SEAT_STATUSES)
+        .order_by()
+        .values_list("pk", flat=True)
+    )
+    have = set(
+        GroupNoteEntry.objects.filter(note=note).order_by().values_list("booking_id", flat=True)
+    )
+    return seats == have
+
+
+@transaction.atomic
+def _reconcile_locked(note: Note, *, user: User, request: HttpRequest | None) -> Reconciled:
+    note = _lock(note)
+    if note.status == NoteStatus.SIGNED:
         return Reconciled(version=note.version)
     _check_open(note, user)
     return _sync_entries(note, user=user, request=request)[0]
