@@ -11,7 +11,7 @@ from django.db.models import Count, F, Q
 from openiop.accounts.demo import DOWNTOWN, build_demo
 from openiop.clinic.demo import build_demo_clinic
 from openiop.clinical.hashing import verify_note, verify_plan
-from openiop.clinical.models import Cosignature, Note, NoteGoal, TreatmentPlan
+from openiop.clinical.models import Cosignature, Disclosure, Note, NoteGoal, TreatmentPlan
 from openiop.patients.models import Patient
 from openiop.programs.models import DischargeReason, Enrollment, Episode, TransferKind
 from openiop.scheduling.conflicts import find_conflicts
@@ -161,3 +161,6 @@ def test_its_documentation_is_signed_verifiable_and_leaves_work_to_do(clinic):
     # Work left for the worklist: a draft group note and a plan not yet signed.
     assert Note.objects.filter(kind="group", status="draft").count() == 1
     assert TreatmentPlan.objects.filter(status="draft").exists()
+    # The disclosure log shows documents given out, each the SHA-256 of a real PDF.
+    kinds = set(Disclosure.objects.values_list("document", flat=True))
+    assert kinds == {"attendance_letter", "discharge_summary"}

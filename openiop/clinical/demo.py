@@ -19,11 +19,15 @@ from zoneinfo import ZoneInfo
 from django.db.models import Prefetch
 from django.utils import timezone
 
+from openiop.accounts.demo import DOWNTOWN
 from openiop.accounts.models import User
+from openiop.clinical.disclosures import issue_document
 from openiop.clinical.group_notes import GROUP_SERVICE_CODE, member_sections
 from openiop.clinical.hashing import cosignature_content, note_content, plan_content, sha256_of
 from openiop.clinical.models import (
     Cosignature,
+    DisclosureBasis,
+    DocumentKind,
     EntryGoal,
     GroupNoteEntry,
     Note,
@@ -225,7 +229,68 @@ def build_demo_documentation(*, rng: random.Random, now: datetime) -> Documentat
     goals_at = _goals_by_patient(plans)
     notes = _group_notes(rng, now, goals_at)
     notes += _individual_notes(rng, now, goals_at)
+    _disclosures(staff, now)
     return DocumentationOutcome(len(plans), notes, rpps)
+
+
+def _disclosures(staff: dict[str, User], now: datetime) -> None:
+    """A few documents given out this week, so the disclosure log has something to show:
+    attendance letters for employers and a court, and a discharge summary for aftercare."""
+    front_desk = staff.get("fiona")
+    active = list(
+        Enrollment.objects.filter(status="active", program__site__name=DOWNTOWN)
+        .select_related("patient", "program__site", "primary_therapist")
+        .order_by("admitted_on", "pk")[:3]
+    )
+    recipients = [
+        (
+            "Example Logistics Inc., human resources",
+            "Return-to-work verification",
+            DisclosureBasis.PATIENT_CONSENT,
+        ),
+        (
+            "County Treatment Court (fictional)",
+            "Compliance report requested by the court",
+            DisclosureBasis.COURT_ORDER,
+        ),
+        (
+            "The patient",
+            "Own records for an employee-assistance program",
+            DisclosureBasis.PATIENT_REQUEST,
+        ),
+    ]
+    for enrollment, (recipient, purpose, basis) in zip(active, recipients, strict=False):
+        today = timezone.localdate(now, timezone=ZoneInfo(enrollment.program.site.time_zone))
+        issue_document(
+            patient=enrollment.patient,
+            kind=DocumentKind.ATTENDANCE_LETTER,
+            recipient=recipient,
+            purpose=purpose,
+            basis=basis,
+            by=front_desk or enrollment.primary_therapist,
+            start_on=max(enrollment.admitted_on, today - timedelta(days=27)),
+            end_on=today,
+        )
+    discharged = (
+        Enrollment.objects.filter(
+            status="discharged", discharge_reason="completed", program__site__name=DOWNTOWN
+        )
+        .select_related("patient", "primary_therapist")
+        .order_by("-discharged_on", "pk")
+        .first()
+    )
+    if discharged is not None and discharged.primary_therapist is not None:
+        issue_document(
+            patient=discharged.patient,
+            kind=DocumentKind.DISCHARGE_SUMMARY,
+            recipient="Example Community Counseling (aftercare provider)",
+            purpose="Continuity of care after completing IOP",
+            basis=DisclosureBasis.PATIENT_CONSENT,
+            by=discharged.primary_therapist,
+            enrollment_id=discharged.pk,
+            aftercare="Weekly outpatient counseling; two mutual-help meetings a week; "
+            "medication follow-up with the primary care physician.",
+        )
 
 
 def _set_up_supervision(staff: dict[str, User]) -> None:
