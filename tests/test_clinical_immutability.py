@@ -274,3 +274,20 @@ def test_acknowledgements_relapse_plans_and_disclosures_are_append_only(site, to
     refused(lambda: raw("DELETE FROM clinical_disclosure WHERE id = %s", disclosure.pk))
     assert Disclosure.objects.get(pk=disclosure.pk).recipient == "Example Employer Inc."
     assert RelapsePreventionPlan.objects.get(pk=rpp.pk).triggers == "Payday evenings"
+
+
+def test_the_django_admin_write_paths_are_refused_too(signed_note, rf, tom):
+    """OpenIOP mounts no Django admin (every write goes through audited services). Should an
+    operator wire one up, its save, delete and bulk "delete selected" paths end in the same
+    refusal: they are ORM calls the triggers stop."""
+    from django.contrib.admin import AdminSite, ModelAdmin
+
+    admin = ModelAdmin(Note, AdminSite())
+    request = rf.post("/admin/clinical/note/")
+    request.user = tom
+    signed_note.summary = "Edited in the admin"
+    refused(lambda: admin.save_model(request, signed_note, form=None, change=True))
+    refused(lambda: admin.delete_model(request, signed_note))
+    refused(lambda: admin.delete_queryset(request, Note.objects.filter(pk=signed_note.pk)))
+    stored = Note.objects.get(pk=signed_note.pk)
+    assert stored.summary == "" and verify_note(stored)
