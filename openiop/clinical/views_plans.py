@@ -8,6 +8,7 @@ form whose every save is a new version. Views parse, call one service and render
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.contrib import messages
@@ -33,6 +34,9 @@ from openiop.clinical.forms_plans import (
 )
 from openiop.clinical.models import (
     ObjectiveStatus,
+    PlanGoal,
+    PlanIntervention,
+    PlanObjective,
     PlanStatus,
     RelapsePreventionPlan,
     TreatmentPlan,
@@ -277,19 +281,42 @@ def _editor(
     failed_form: Any = None,
     problem: str = "",
     missing: dict[str, list[str]] | None = None,
+    focus: str = "",
+    focus_field: str = "",
+    saved: str = "",
     status: int = 200,
 ) -> HttpResponse:
     """The editor page, or only its draft tree when htmx asks. ``editing`` names the item
-    shown as a form ("goal-12"); ``failed`` the form that was refused, shown bound."""
+    shown as a form ("goal-12"); ``failed`` the form that was refused, shown bound.
+
+    ``focus`` names what gets the keyboard focus once htmx has swapped the tree in (the
+    ``autofocus`` attribute): a form's key ("add-goal-3", with ``focus_field`` its field), or
+    an element id ("more-objective-7", "edit-goal-7", "plan-missing"). ``saved`` is a short
+    confirmation shown by the summary ("summary")."""
     tree = plan_tree(draft)
     staff = list(plans.site_staff(patient.site_id))
     values = _editing_values(tree, editing)
     if values is None:
         problem = problem or "That part of the plan was removed meanwhile."
         editing = ""
+    elif editing and not focus:
+        # Edit pressed: the form that replaced the item takes the focus.
+        focus, focus_field = editing, _first_field(editing.split("-", 1)[0])
     if failed_form is not None and failed != "summary":
-        # Show what was typed, with the errors, in the form that was refused.
+        # Show what was typed, with the errors, in the form that was refused, and put the
+        # focus on its first wrong field.
         values = {key: failed_form.data.get(key, "") for key in FIELD_NAMES}
+        focus = failed
+        kind = "problem" if failed == "add-problem" else failed.removeprefix("add-").split("-")[0]
+        focus_field = next(
+            (name for name in FIELD_NAMES if name in failed_form.errors), _first_field(kind)
+        )
+    elif failed == "summary":
+        focus = "summary"
+    if missing:
+        focus = "plan-missing"
+    if problem:
+        focus = "plan-draft-problem"
     context = {
         "patient": patient,
         "draft": draft,
@@ -301,7 +328,10 @@ def _editor(
         "errors": failed_form.errors if failed_form is not None else {},
         "form_problems": failed_form.non_field_errors() if failed_form is not None else [],
         "problem": problem,
-        "missing": missing or {},
+        "missing": _missing_items(tree, missing or {}),
+        "focus": focus,
+        "focus_field": focus_field,
+        "saved": saved,
         "summary_form": failed_form
         if failed == "summary"
         else SummaryForm(initial={"summary": draft.summary, "version": draft.version}),
@@ -314,6 +344,31 @@ def _editor(
 
 
 FIELD_NAMES = ("statement", "target_date", "status", "modality", "frequency", "responsible")
+_MISSING_KEY = re.compile(r"^problems(?:\[(\d+)\](?:\.goals(?:\[(\d+)\]\.(\w+))?)?)?$")
+
+
+def _first_field(kind: str) -> str:
+    return "modality" if kind == "intervention" else "statement"
+
+
+def _missing_items(tree: list[Any], missing: dict[str, list[str]]) -> list[dict[str, str]]:
+    """What the draft lacks before signing, each with a link to the form that adds it:
+    ``problems[0].goals[1].objectives`` → the "Add an objective" of goal 1.2."""
+    items = []
+    for key, messages_ in missing.items():
+        match = _MISSING_KEY.match(key)
+        target = "add-problem-statement"
+        if match and match.group(1) is not None:
+            p_index = int(match.group(1))
+            problem = tree[p_index] if p_index < len(tree) else None
+            if problem is not None and match.group(2) is None:
+                target = f"more-goal-{problem.problem.pk}"
+            elif problem is not None and int(match.group(2)) < len(problem.goals):
+                goal = problem.goals[int(match.group(2))]
+                what = "objective" if match.group(3) == "objectives" else "intervention"
+                target = f"more-{what}-{goal.goal.pk}"
+        items.extend({"key": key, "message": m, "target": target} for m in messages_)
+    return items
 
 
 def _keyed(tree: list[Any]) -> None:
@@ -321,10 +376,13 @@ def _keyed(tree: list[Any]) -> None:
     for problem in tree:
         problem.key = f"problem-{problem.problem.pk}"
         problem.add_key = f"add-goal-{problem.problem.pk}"
+        problem.more_key = f"more-goal-{problem.problem.pk}"
         for goal in problem.goals:
             goal.key = f"goal-{goal.goal.pk}"
             goal.add_objective_key = f"add-objective-{goal.goal.pk}"
             goal.add_intervention_key = f"add-intervention-{goal.goal.pk}"
+            goal.more_objective_key = f"more-objective-{goal.goal.pk}"
+            goal.more_intervention_key = f"more-intervention-{goal.goal.pk}"
             for objective in goal.objectives:
                 objective.key = f"objective-{objective.pk}"
             for intervention in goal.interventions:
@@ -375,11 +433,27 @@ def _no_draft(request: HttpRequest, patient: Patient) -> HttpResponse:
     return redirect("plan-detail", patient_id=patient.pk)
 
 
-def _saved(request: HttpRequest, patient: Patient, draft: TreatmentPlan) -> HttpResponse:
+def _saved(
+    request: HttpRequest, patient: Patient, draft: TreatmentPlan, **after: str
+) -> HttpResponse:
+    """The draft after a change: ``after`` says where the keyboard focus goes next."""
     if _is_htmx(request):
         draft.refresh_from_db()
-        return _editor(request, patient, draft)
+        return _editor(request, patient, draft, **after)
     return redirect("plan-draft", patient_id=patient.pk)
+
+
+def _after_adding(kind: str, item: Any) -> dict[str, str]:
+    """Where the focus goes once an item is added: on to what the new item still needs
+    (a problem its goal, a goal its objective, an objective's goal its intervention),
+    otherwise back to the "Add …" of the same list, to add another."""
+    if kind == "problem":
+        return {"focus": f"add-goal-{item.pk}", "focus_field": "statement"}
+    if kind == "goal":
+        return {"focus": f"add-objective-{item.pk}", "focus_field": "statement"}
+    if kind == "objective" and not PlanIntervention.objects.filter(goal_id=item.goal_id).exists():
+        return {"focus": f"add-intervention-{item.goal_id}", "focus_field": "modality"}
+    return {"focus": f"more-{kind}-{item.goal_id}"}
 
 
 @require_http_methods(["GET", "POST"])
@@ -406,7 +480,7 @@ def plan_draft_view(request: HttpRequest, patient_id: int) -> HttpResponse:
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
-            return _saved(request, patient, draft)
+            return _saved(request, patient, draft, focus="summary", saved="summary")
     return _editor(request, patient, draft, failed="summary", failed_form=form, status=422)
 
 
@@ -433,7 +507,7 @@ def plan_item_add_view(request: HttpRequest, patient_id: int, kind: str) -> Http
         elif kind in ("objective", "intervention"):
             data["goal"] = parent
         try:
-            plans.add_plan_item(
+            item = plans.add_plan_item(
                 draft,
                 user=request.user,  # type: ignore[arg-type]
                 version=form.cleaned_data["version"],
@@ -449,7 +523,7 @@ def plan_item_add_view(request: HttpRequest, patient_id: int, kind: str) -> Http
                 for message in messages_:
                     form.add_error(None, message)
         else:
-            return _saved(request, patient, draft)
+            return _saved(request, patient, draft, **_after_adding(kind, item))
     return _editor(request, patient, draft, failed=failed, failed_form=form, status=422)
 
 
@@ -487,7 +561,7 @@ def plan_item_edit_view(
                 for message in messages_:
                     form.add_error(None, message)
         else:
-            return _saved(request, patient, draft)
+            return _saved(request, patient, draft, focus=f"edit-{key}")
     return _editor(request, patient, draft, editing=key, failed=key, failed_form=form, status=422)
 
 
@@ -508,6 +582,7 @@ def plan_item_remove_view(
         return _editor(
             request, patient, draft, problem="Reload the plan and try again.", status=422
         )
+    after = _after_removing(draft, kind, item_id)
     try:
         plans.remove_plan_item(
             draft,
@@ -521,7 +596,18 @@ def plan_item_remove_view(
         return _editor(request, patient, draft, problem=exc.message, status=409)
     except ValidationError as exc:
         return _editor(request, patient, draft, problem=" ".join(exc.messages), status=422)
-    return _saved(request, patient, draft)
+    return _saved(request, patient, draft, **after)
+
+
+def _after_removing(draft: TreatmentPlan, kind: str, item_id: int) -> dict[str, str]:
+    """Where the focus goes once an item is removed: the "Add …" of the list it was in."""
+    if kind == "problem":
+        return {"focus": "add-problem", "focus_field": "statement"}
+    parent = "problem" if kind == "goal" else "goal"
+    model = {"goal": PlanGoal, "objective": PlanObjective, "intervention": PlanIntervention}[kind]
+    parent_id = model.objects.filter(plan=draft, pk=item_id).values_list(f"{parent}_id", flat=True)
+    first = parent_id.first()
+    return {"focus": f"more-{kind}-{first}"} if first is not None else {}
 
 
 @require_POST
