@@ -255,3 +255,46 @@ def test_a_therapist_writes_a_relapse_prevention_plan_in_two_versions_and_prints
     assert [(p.number, len(p.supports)) for p in latest] == [(2, 2), (1, 2)]
     assert problems == [], "\n".join(problems)
     assert failed_responses == []
+
+
+def test_the_plan_editor_asks_before_a_swap_would_drop_typed_text(
+    page: Page,
+    tom: User,
+    robin: Patient,
+    problems: list[str],
+) -> None:
+    sign_in_with_app(page, tom, make_totp(tom))
+    page.goto(f"/patients/{robin.pk}/")
+    page.get_by_test_id("chart-plans").get_by_test_id("chart-plan-start").click()
+    expect(page).to_have_url(at(f"/patients/{robin.pk}/plan/draft/"))
+    summary = page.get_by_role("textbox", name="Summary")
+    summary.fill("Typed but not saved yet.")
+    page.get_by_label("Problem", exact=True).fill("Opioid use disorder")
+
+    # Adding the problem would redraw the editor: the unsaved summary is named and kept.
+    asked: list[str] = []
+
+    def dismiss(dialog):
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    page.once("dialog", dismiss)
+    page.get_by_role("button", name="Add problem").click()
+    expect(summary).to_be_focused()
+    assert asked and "not saved" in asked[0] and "Summary" in asked[0]
+    expect(summary).to_have_value("Typed but not saved yet.")
+    expect(page.get_by_test_id("draft-problem")).to_have_count(0)
+
+    # Saving the summary first (the typed problem put aside: saving the summary would redraw
+    # it away too), then adding the problem, asks nothing and loses nothing.
+    page.get_by_label("Problem", exact=True).fill("")
+    page.get_by_role("button", name="Save summary").click()
+    expect(page.get_by_test_id("summary-saved")).to_have_text("Summary saved.")
+    page.on("dialog", lambda dialog: asked.append(dialog.message) or dialog.dismiss())
+    page.get_by_label("Problem", exact=True).fill("Opioid use disorder")
+    page.get_by_role("button", name="Add problem").click()
+    expect(page.get_by_test_id("draft-problem")).to_contain_text("Opioid use disorder")
+    expect(page.get_by_role("textbox", name="Summary")).to_have_value("Typed but not saved yet.")
+    assert len(asked) == 1
+    assert TreatmentPlan.objects.get(patient=robin).summary == "Typed but not saved yet."
+    assert problems == []

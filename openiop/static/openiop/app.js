@@ -94,3 +94,49 @@ document.addEventListener("click", function (event) {
     event.preventDefault();
   }
 });
+// A region marked data-guard-unsaved is replaced whole by each of its forms (the treatment-plan
+// editor): before one form sends, ask when another form in the region holds typed text that
+// the swap would throw away. The sending form's own text goes with the request.
+function typedFields(region, except) {
+  return Array.prototype.filter.call(
+    region.querySelectorAll("input, textarea, select"),
+    function (field) {
+      if (except && except.contains(field)) {
+        return false;
+      }
+      if (field.type === "hidden" || field.type === "submit" || field.type === "button") {
+        return false;
+      }
+      if (field.type === "checkbox" || field.type === "radio") {
+        return field.checked !== field.defaultChecked;
+      }
+      if (field.tagName === "SELECT") {
+        return Array.prototype.some.call(field.options, function (option) {
+          return option.selected !== option.defaultSelected;
+        });
+      }
+      return field.value !== field.defaultValue;
+    }
+  );
+}
+document.addEventListener("htmx:confirm", function (event) {
+  var elt = event.detail.elt;
+  var region = elt && elt.closest && elt.closest("[data-guard-unsaved]");
+  if (!region) {
+    return;
+  }
+  var sending = elt.tagName === "FORM" ? elt : elt.closest("form");
+  var typed = typedFields(region, sending);
+  if (!typed.length) {
+    return;
+  }
+  event.preventDefault();
+  var label = typed[0].labels && typed[0].labels[0] ? typed[0].labels[0].textContent.trim() : "";
+  var where = label ? " (" + label + ")" : "";
+  if (window.confirm("You have typed text that is not saved yet" + where +
+      ". Continue and lose it? Choose Cancel to go back and save it first.")) {
+    event.detail.issueRequest();
+  } else {
+    typed[0].focus();
+  }
+});
