@@ -59,6 +59,7 @@ bench: $(VENV)/.synced
 	$(BIN)/python bench/audit_trail.py
 	$(BIN)/python bench/patient_search.py
 	$(BIN)/python bench/iop_pages.py
+	$(BIN)/python bench/clinical_notes.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts

@@ -360,12 +360,53 @@ def main() -> None:
             run(where, args)
 
 
-def run(where: str, args: argparse.Namespace) -> None:
+def bench_urlconf() -> Any:
+    """The project's URLs plus ``/bench-minimal/``: a guarded view that returns "ok", the
+    baseline every page is compared with."""
     from django.http import HttpRequest, HttpResponse
-    from django.test import Client, override_settings
-    from django.urls import path, reverse
+    from django.urls import path
 
+    import openiop.urls
     from openiop.accounts.access import requires
+
+    @requires("home.view")
+    def minimal(request: HttpRequest) -> HttpResponse:
+        return HttpResponse("ok")
+
+    urlconf = type("BenchUrls", (), {})()
+    urlconf.urlpatterns = [path("bench-minimal/", minimal), *openiop.urls.urlpatterns]
+    handlers = {f"handler{c}": getattr(openiop.urls, f"handler{c}") for c in (400, 403, 404, 500)}
+    for key, value in handlers.items():
+        setattr(urlconf, key, value)
+    return urlconf
+
+
+def time_pages(pages: list[tuple[str, Callable[[], Any]]], runs: int) -> None:
+    """Print p50/p95, the ratio to the first page (the minimal view), the SQL queries of one
+    request and its status, for each page."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    width = max(16, *(len(label) for label, _ in pages))
+    columns = f"{'p50 ms':>8} {'p95 ms':>8} {'p95 / minimal':>14} {'queries':>8}"
+    print(f"\n{'page':<{width}} {columns}  status")
+    baseline = None
+    for label, work in pages:
+        with CaptureQueriesContext(connection) as captured:
+            status = work().status_code
+        queries = len(captured)  # before the timed requests reset the connection's log
+        p50, p95 = timed(runs, work)
+        if baseline is None:
+            baseline = p95
+        print(
+            f"{label:<{width}} {p50:8.1f} {p95:8.1f} {p95 / baseline:14.1f} {queries:8d}  {status}"
+        )
+
+
+def run(where: str, args: argparse.Namespace) -> None:
+    from django.test import Client, override_settings
+    from django.urls import reverse
+
     from openiop.accounts.services import create_api_token
     from tests.factories import sign_in
 
@@ -374,19 +415,7 @@ def run(where: str, args: argparse.Namespace) -> None:
     built = build(active=args.patients, weeks=args.weeks, seed=args.seed)
     print(f"  built in {time.perf_counter() - started:.0f} s")
 
-    @requires("home.view")
-    def minimal(request: HttpRequest) -> HttpResponse:
-        return HttpResponse("ok")
-
-    import openiop.urls
-
-    urlconf = type("BenchUrls", (), {})()
-    urlconf.urlpatterns = [path("bench-minimal/", minimal), *openiop.urls.urlpatterns]
-    handlers = {f"handler{c}": getattr(openiop.urls, f"handler{c}") for c in (400, 403, 404, 500)}
-    for key, value in handlers.items():
-        setattr(urlconf, key, value)
-
-    with override_settings(ROOT_URLCONF=urlconf):
+    with override_settings(ROOT_URLCONF=bench_urlconf()):
         director, therapist = Client(), Client()
         sign_in(director, built.director, site=built.site)
         sign_in(therapist, built.therapist, site=built.site)
@@ -419,14 +448,7 @@ def run(where: str, args: argparse.Namespace) -> None:
             ),
             ("API hours", lambda: api.get(f"/api/v1/patients/{built.chart_patient_id}/hours")),
         ]
-        print(f"\n{'page':<16} {'p50 ms':>8} {'p95 ms':>8} {'p95 / minimal':>14}  status")
-        baseline = None
-        for label, work in pages:
-            status = work().status_code
-            p50, p95 = timed(args.runs, work)
-            if baseline is None:
-                baseline = p95
-            print(f"{label:<16} {p50:8.1f} {p95:8.1f} {p95 / baseline:14.1f}  {status}")
+        time_pages(pages, args.runs)
 
 
 if __name__ == "__main__":
