@@ -131,7 +131,13 @@ class Note(models.Model):
         indexes = [
             models.Index(fields=["patient", "-started_at"], name="note_patient_time"),
             models.Index(fields=["author", "status"], name="note_author_status"),
-            models.Index(fields=["site", "status", "requires_cosign"], name="note_site_cosign"),
+            # The co-sign queue reads only supervised notes (requires_cosign is set at
+            # signing), not the far more numerous notes nobody needs to co-sign.
+            models.Index(
+                fields=["site", "kind", "signed_at"],
+                condition=Q(requires_cosign=True),
+                name="note_cosign_queue",
+            ),
         ]
         constraints = [
             # One group note per session; one note per patient and session.
