@@ -400,7 +400,7 @@ def _document_chunk(
         TOPICS,
         _sign,
     )
-    from openiop.clinical.group_notes import GROUP_SERVICE_CODE, is_attended, member_sections
+    from openiop.clinical.group_notes import GROUP_SERVICE_CODE, entries_record, member_note
     from openiop.clinical.models import EntryGoal, GroupNoteEntry, Note, NoteGoal
     from openiop.scheduling.models import ATTENDED_STATUSES, Booking
 
@@ -476,26 +476,13 @@ def _document_chunk(
         note.signed_at = note.signed_at or min(
             note.ended_at + timedelta(minutes=rng.randint(20, 240)), now
         )
-        member = Note(
-            site_id=note.site_id,
-            kind="group_member",
-            format="group",
-            session_id=note.session_id,
-            patient_id=entry.patient_id,
-            booking_id=entry.booking_id,
-            group_note=note,
-            author_id=note.author_id,
-            topic=note.topic,
-            summary=note.summary,
-            interventions=note.interventions,
-            curriculum_module_id=note.curriculum_module_id,
-            participant_count=note.participant_count,
-            started_at=note.started_at,
-            ended_at=note.ended_at,
-            attendance_status=entry.attendance_status,
-            minutes=entry.minutes,
-            sections=member_sections(entry),
-            service_code=GROUP_SERVICE_CODE if is_attended(entry) else "",
+        author = users[note.author_id]
+        member = member_note(
+            note,
+            entry,
+            signer=author,
+            signed_at=note.signed_at,
+            requires_cosign=author.supervisor_id is not None,
         )
         members.append((member, entry, goal_ids))
     Note.objects.bulk_create([member for member, _, _ in members], batch_size=BATCH)
@@ -507,24 +494,18 @@ def _document_chunk(
         ],
         batch_size=BATCH,
     )
-    fanned_out: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    goals_of: dict[int, list[int]] = {}
+    member_of: dict[int, Note] = {}
+    entries_of: dict[int, list[GroupNoteEntry]] = defaultdict(list)
     for member, entry, goal_ids in members:
         note = member.group_note
         _sign(member, users[note.author_id], note.signed_at, goal_ids)
-        fanned_out[note.pk].append(
-            {
-                "patient": entry.patient_id,
-                "booking": entry.booking_id,
-                "attendance_status": entry.attendance_status,
-                "minutes": entry.minutes,
-                "goals": goal_ids,
-                "member_note": member.pk,
-                "member_sha256": member.content_sha256,
-            }
-        )
+        goals_of[entry.pk] = goal_ids
+        member_of[entry.pk] = member
+        entries_of[note.pk].append(entry)
     signed = [note for note in group_notes if note.pk in to_sign]
     for note in signed:
-        note.sections = {"entries": fanned_out[note.pk]}
+        note.sections = entries_record(entries_of[note.pk], goals_of, member_of)
         note.service_code = GROUP_SERVICE_CODE
         _sign(note, users[note.author_id], note.signed_at, [])
     update_rows(Note, [member for member, _, _ in members], SIGNED_FIELDS)

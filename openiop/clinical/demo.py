@@ -22,7 +22,7 @@ from django.utils import timezone
 from openiop.accounts.demo import DOWNTOWN
 from openiop.accounts.models import User
 from openiop.clinical.disclosures import issue_document
-from openiop.clinical.group_notes import GROUP_SERVICE_CODE, member_sections
+from openiop.clinical.group_notes import entries_record, member_note
 from openiop.clinical.hashing import cosignature_content, note_content, plan_content, sha256_of
 from openiop.clinical.models import (
     Cosignature,
@@ -621,29 +621,14 @@ def _group_notes(
     for note in to_sign:
         note.signed_at = min(note.ended_at + timedelta(minutes=rng.randint(20, 240)), now)
         for entry in by_note[note.pk]:
-            present = entry.attendance_status in ATTENDED_STATUSES
             members.append(
                 (
-                    Note(
-                        site_id=note.site_id,
-                        kind=NoteKind.GROUP_MEMBER,
-                        format=NoteFormat.GROUP,
-                        session_id=note.session_id,
-                        patient_id=entry.patient_id,
-                        booking_id=entry.booking_id,
-                        group_note=note,
-                        author=note.author,
-                        topic=note.topic,
-                        summary=note.summary,
-                        interventions=note.interventions,
-                        curriculum_module_id=note.curriculum_module_id,
-                        participant_count=note.participant_count,
-                        started_at=note.started_at,
-                        ended_at=note.ended_at,
-                        attendance_status=entry.attendance_status,
-                        minutes=entry.minutes,
-                        sections=member_sections(entry),
-                        service_code=GROUP_SERVICE_CODE if present else "",
+                    member_note(
+                        note,
+                        entry,
+                        signer=note.author,
+                        signed_at=note.signed_at,
+                        requires_cosign=note.author.supervisor_id is not None,
                     ),
                     entry,
                 )
@@ -656,23 +641,11 @@ def _group_notes(
     )
     member_of_entry = {}
     for member, entry in members:
-        _sign(member, member.author, member.group_note.signed_at, goals_of[entry.pk])
+        group_note = member.group_note
+        _sign(member, group_note.author, group_note.signed_at, goals_of[entry.pk])
         member_of_entry[entry.pk] = member
     for note in to_sign:
-        note.sections = {
-            "entries": [
-                {
-                    "patient": entry.patient_id,
-                    "booking": entry.booking_id,
-                    "attendance_status": entry.attendance_status,
-                    "minutes": entry.minutes,
-                    "goals": goals_of[entry.pk],
-                    "member_note": member_of_entry[entry.pk].pk,
-                    "member_sha256": member_of_entry[entry.pk].content_sha256,
-                }
-                for entry in by_note[note.pk]
-            ]
-        }
+        note.sections = entries_record(by_note[note.pk], goals_of, member_of_entry)
         _sign(note, note.author, note.signed_at, [])
     Note.objects.bulk_update([m for m, _ in members], SIGNED_FIELDS, batch_size=200)
     Note.objects.bulk_update(to_sign, [*SIGNED_FIELDS, "sections"], batch_size=200)

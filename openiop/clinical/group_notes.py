@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
@@ -809,6 +810,73 @@ def member_sections(entry: GroupNoteEntry) -> dict[str, str]:
     return {ABSENCE_SECTION: entry.absence_note.strip()}
 
 
+def member_note(
+    note: Note,
+    entry: GroupNoteEntry,
+    *,
+    signer: User,
+    signed_at: datetime,
+    requires_cosign: bool,
+) -> Note:
+    """The draft of one attendee's note: the group's shared part and only this entry's own
+    part. The caller links its goals, then signs it with its fingerprint."""
+    return Note(
+        site_id=note.site_id,
+        kind=NoteKind.GROUP_MEMBER,
+        format=NoteFormat.GROUP,
+        status=NoteStatus.DRAFT,
+        session_id=note.session_id,
+        patient_id=entry.patient_id,
+        booking_id=entry.booking_id,
+        group_note=note,
+        author_id=note.author_id,
+        topic=note.topic,
+        summary=note.summary,
+        interventions=note.interventions,
+        curriculum_module_id=note.curriculum_module_id,
+        participant_count=note.participant_count,
+        started_at=note.started_at,
+        ended_at=note.ended_at,
+        attendance_status=entry.attendance_status,
+        minutes=entry.minutes,
+        sections=member_sections(entry),
+        service_code=GROUP_SERVICE_CODE if is_attended(entry) else "",
+        signed_at=signed_at,
+        signed_by=signer,
+        signer_name=signer.signature_name,
+        requires_cosign=requires_cosign,
+    )
+
+
+def entries_record(
+    entries: list[GroupNoteEntry],
+    goals_by_entry: Mapping[int, list[int]],
+    member_by_entry: Mapping[int, Note],
+) -> dict[str, Any]:
+    """The signed group note's own record of what it fanned out to: each entry's patient,
+    attendance, goals and the member note written for it (with that note's fingerprint)."""
+    return {
+        "entries": [
+            {
+                "patient": entry.patient_id,
+                "booking": entry.booking_id,
+                "attendance_status": entry.attendance_status,
+                "minutes": entry.minutes,
+                "goals": sorted(goals_by_entry.get(entry.pk, [])),
+                "member_note": member_by_entry[entry.pk].pk
+                if entry.pk in member_by_entry
+                else None,
+                "member_sha256": (
+                    member_by_entry[entry.pk].content_sha256
+                    if entry.pk in member_by_entry
+                    else None
+                ),
+            }
+            for entry in entries
+        ]
+    }
+
+
 def sign_group_note(
     note: Note, *, user: User, request: HttpRequest | None = None, version: int | None = None
 ) -> list[Note]:
@@ -883,32 +951,7 @@ def _sign(
     requires_cosign = user.is_supervised
     documented = [e for e in entries if is_attended(e) or is_absent(e)]
     members = Note.objects.bulk_create(
-        Note(
-            site_id=note.site_id,
-            kind=NoteKind.GROUP_MEMBER,
-            format=NoteFormat.GROUP,
-            status=NoteStatus.DRAFT,
-            session_id=note.session_id,
-            patient_id=entry.patient_id,
-            booking_id=entry.booking_id,
-            group_note=note,
-            author_id=note.author_id,
-            topic=note.topic,
-            summary=note.summary,
-            interventions=note.interventions,
-            curriculum_module_id=note.curriculum_module_id,
-            participant_count=note.participant_count,
-            started_at=note.started_at,
-            ended_at=note.ended_at,
-            attendance_status=entry.attendance_status,
-            minutes=entry.minutes,
-            sections=member_sections(entry),
-            service_code=GROUP_SERVICE_CODE if is_attended(entry) else "",
-            signed_at=now,
-            signed_by=user,
-            signer_name=user.signature_name,
-            requires_cosign=requires_cosign,
-        )
+        member_note(note, entry, signer=user, signed_at=now, requires_cosign=requires_cosign)
         for entry in documented
     )
     member_goals = {
@@ -928,26 +971,7 @@ def _sign(
         Note.objects.bulk_update(members, ["status", "content_sha256", "updated_at"])
     member_by_entry = {entry.pk: member for member, entry in zip(members, documented, strict=True)}
     # The group note's own record of what it fanned out to (it is in no patient's chart).
-    note.sections = {
-        "entries": [
-            {
-                "patient": entry.patient_id,
-                "booking": entry.booking_id,
-                "attendance_status": entry.attendance_status,
-                "minutes": entry.minutes,
-                "goals": sorted(goals_by_entry.get(entry.pk, [])),
-                "member_note": member_by_entry[entry.pk].pk
-                if entry.pk in member_by_entry
-                else None,
-                "member_sha256": (
-                    member_by_entry[entry.pk].content_sha256
-                    if entry.pk in member_by_entry
-                    else None
-                ),
-            }
-            for entry in entries
-        ]
-    }
+    note.sections = entries_record(entries, goals_by_entry, member_by_entry)
     note.service_code = GROUP_SERVICE_CODE
     note.signed_at = now
     note.signed_by = user
