@@ -1,0 +1,1 @@
+"""Medications and medication-assisted treatment (issue 5): the catalogue, orders and injections."""
