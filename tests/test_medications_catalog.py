@@ -90,3 +90,9 @@ def test_lookup_and_membership_agree(code):
     else:
         with pytest.raises(UnknownMedicationError):
             get_medication(code)
+
+
+def test_it_has_a_short_name_for_sentences():
+    assert get_medication("sublocade").short_name == "Sublocade"
+    assert get_medication("methadone_otp").short_name == "methadone"
+    assert get_medication("sertraline").short_name == "Sertraline"

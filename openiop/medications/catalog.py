@@ -66,10 +66,15 @@ class Medication:
     default_dispensing: Dispensing = Dispensing.PHARMACY
     immunoassay_may_miss: bool = False
     cross_reacts: frozenset[str] = frozenset()
+    short: str = ""  # the name inside a sentence, when ``name`` is long
 
     def __post_init__(self) -> None:
         if not self.expected <= self.explains:
             raise ValueError(f"{self.code}: every expected analyte must also be explained")
+
+    @property
+    def short_name(self) -> str:
+        return self.short or self.name
 
     @property
     def is_external(self) -> bool:
@@ -95,6 +100,7 @@ MEDICATIONS: tuple[Medication, ...] = (
         injected_in_clinic=False,
         explains=_BUP,
         expected=_BUP,
+        short="buprenorphine/naloxone (Suboxone)",
     ),
     Medication(
         "sublocade",
@@ -106,6 +112,7 @@ MEDICATIONS: tuple[Medication, ...] = (
         explains=_BUP,
         expected=_BUP,
         default_dispensing=Dispensing.CLINIC,
+        short="Sublocade",
     ),
     Medication(
         "brixadi_weekly",
@@ -117,6 +124,7 @@ MEDICATIONS: tuple[Medication, ...] = (
         explains=_BUP,
         expected=_BUP,
         default_dispensing=Dispensing.CLINIC,
+        short="Brixadi weekly",
     ),
     Medication(
         "brixadi_monthly",
@@ -128,6 +136,7 @@ MEDICATIONS: tuple[Medication, ...] = (
         explains=_BUP,
         expected=_BUP,
         default_dispensing=Dispensing.CLINIC,
+        short="Brixadi monthly",
     ),
     Medication(
         "vivitrol",
@@ -139,6 +148,7 @@ MEDICATIONS: tuple[Medication, ...] = (
         # Naltrexone itself needs a specific test (DOMAIN.md §7): nothing on the panel shows it.
         blocks_opioids=True,
         default_dispensing=Dispensing.CLINIC,
+        short="Vivitrol (naltrexone)",
     ),
     Medication(
         "methadone_otp",
@@ -150,6 +160,7 @@ MEDICATIONS: tuple[Medication, ...] = (
         explains=_METHADONE,
         expected=_METHADONE,
         default_dispensing=Dispensing.EXTERNAL_OTP,
+        short="methadone",
     ),
     Medication(
         "naloxone_kit",
@@ -158,6 +169,7 @@ MEDICATIONS: tuple[Medication, ...] = (
         "nasal spray or injection, for an overdose",
         Route.INTRANASAL,
         injected_in_clinic=False,
+        short="the naloxone kit",
     ),
     Medication(
         "sertraline",
