@@ -91,6 +91,7 @@ REFERENCE_SEEDS = (
     "openiop.programs.migrations.0002_seed_levels_of_care",
     "openiop.scheduling.migrations.0002_seed_group_types",
     "openiop.scheduling.migrations.0004_seed_curriculum_modules",
+    "openiop.screening.migrations.0002_seed_default_panel",
 )
 
 

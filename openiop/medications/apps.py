@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class MedicationsConfig(AppConfig):
+    name = "openiop.medications"
+    label = "medications"
+    verbose_name = "Medications"
