@@ -25,6 +25,10 @@ urlpatterns = [
     path("", include("openiop.clinical.urls_notes")),
     path("", include("openiop.clinical.urls_plans")),
     path("", include("openiop.clinical.urls_documents")),
+    path("", include("openiop.screening.urls_day")),
+    path("", include("openiop.screening.urls_screens")),
+    path("", include("openiop.screening.urls_settings")),
+    path("", include("openiop.medications.urls")),
 ]
 
 handler400 = "openiop.errors.bad_request"

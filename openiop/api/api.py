@@ -15,11 +15,13 @@ from openiop.api.routes_audit import router as audit_router
 from openiop.api.routes_documents import router as documents_router
 from openiop.api.routes_enrollments import router as enrollments_router
 from openiop.api.routes_hours import router as hours_router
+from openiop.api.routes_medications import router as medications_router
 from openiop.api.routes_notes import router as notes_router
 from openiop.api.routes_patients import router as patients_router
 from openiop.api.routes_plans import router as plans_router
 from openiop.api.routes_programs import router as programs_router
 from openiop.api.routes_scheduling import router as scheduling_router
+from openiop.api.routes_screening import router as screening_router
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +95,8 @@ api.add_router("", hours_router)
 api.add_router("", notes_router)
 api.add_router("", plans_router)
 api.add_router("", documents_router)
+api.add_router("", screening_router)
+api.add_router("", medications_router)
 
 
 def not_found(request: HttpRequest, rest: str = "") -> JsonResponse:

@@ -19,9 +19,11 @@ from openiop.audit.services import record_event
 from openiop.clinic import queries
 from openiop.clinic.charts import hours_chart
 from openiop.clinical import chart_documents, chart_notes, chart_plans
+from openiop.medications import chart_medications
 from openiop.patients.access import get_patient_for_user
 from openiop.scheduling.curriculum import patient_curriculum
 from openiop.scheduling.hours import WeekStatus
+from openiop.screening import chart_screens
 
 
 def _url_or(name: str, literal: str, *args: object) -> str:
@@ -68,6 +70,8 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
         "notes": chart_notes.panel(request, patient),
         "plans": chart_plans.panel(request, patient),
         "documents": chart_documents.panel(request, patient),
+        "screens": chart_screens.panel(request, patient),
+        "medications": chart_medications.panel(request, patient),
     }
     return render(
         request,

@@ -1,0 +1,3 @@
+"""URLs of medication orders and administrations (filled in by its owner)."""
+
+urlpatterns: list = []

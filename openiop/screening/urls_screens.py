@@ -1,0 +1,3 @@
+"""URLs of screens: collection, results, review (filled in by its owner)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""URLs of screening settings, the week list and alerts (filled in by its owner)."""
+
+urlpatterns: list = []
