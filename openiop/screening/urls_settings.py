@@ -1,3 +1,45 @@
-"""URLs of screening settings, the week list and alerts (filled in by its owner)."""
+"""URLs of screening settings (under Program setup), the week's screens and injections, and
+the signed-in clinician's alerts."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from openiop.screening import views_settings as views
+
+urlpatterns = [
+    path("setup/screening/", views.settings_view, name="screening-settings"),
+    path(
+        "setup/screening/programs/<int:program_id>/phases/new/",
+        views.phase_create_view,
+        name="screening-phase-create",
+    ),
+    path(
+        "setup/screening/programs/<int:program_id>/phases/adopt-defaults/",
+        views.phases_adopt_view,
+        name="screening-phases-adopt",
+    ),
+    path(
+        "setup/screening/phases/<int:phase_id>/edit/",
+        views.phase_edit_view,
+        name="screening-phase-edit",
+    ),
+    path(
+        "setup/screening/phases/<int:phase_id>/delete/",
+        views.phase_delete_view,
+        name="screening-phase-delete",
+    ),
+    path("setup/screening/panels/new/", views.panel_create_view, name="screening-panel-create"),
+    path(
+        "setup/screening/panels/<int:panel_id>/",
+        views.panel_edit_view,
+        name="screening-panel-edit",
+    ),
+    path("setup/screening/validity/", views.validity_view, name="screening-validity"),
+    path("screens/week/", views.week_view, name="screens-week"),
+    path("alerts/", views.alerts_view, name="alerts"),
+    path(
+        "alerts/<int:alert_id>/acknowledge/",
+        views.alert_acknowledge_view,
+        name="alert-acknowledge",
+    ),
+    path("alerts/<int:alert_id>/resolve/", views.alert_resolve_view, name="alert-resolve"),
+]
