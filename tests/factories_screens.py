@@ -16,7 +16,7 @@ from openiop.lib.dates import local_today
 from openiop.medications.catalog import get_medication
 from openiop.medications.models import MedicationOrder
 from openiop.patients.models import Patient
-from openiop.programs.models import Enrollment
+from openiop.programs.models import Enrollment, Program
 from openiop.screening.models import DrugScreen, Panel, ScreenReason, ScreenStatus
 from tests.factories import make_user
 from tests.factories_enrollment import make_enrollment
@@ -68,7 +68,7 @@ def screen_case(site: Site, therapist: User, *, prescriber: User | None = None) 
         last_name="Pretend",
     )
     patient = make_patient(site, first_name="Sam", last_name="Specimen")
-    program = make_program(site)
+    program = Program.objects.filter(site=site).first() or make_program(site)
     enrollment = make_enrollment(
         patient, program, primary_therapist=therapist, prescriber=prescriber
     )
