@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -50,7 +50,7 @@ from openiop.audit.models import Action
 from openiop.audit.services import record_event
 from openiop.clinical.errors import NoteConflict
 from openiop.lib.dates import zone
-from openiop.medications.models import MedicationOrder
+from openiop.medications.services import active_medications
 from openiop.programs.models import Enrollment, EnrollmentStatus
 from openiop.screening.catalog import (
     ANALYTE_CODES,
@@ -436,14 +436,12 @@ def _is_as_needed(frequency: str) -> bool:
 
 
 def active_medication_list(patient_id: int, day: date) -> list[ActiveMedication]:
-    """The medicines active on ``day`` (one query): orders started by then and not ended
-    before. An order whose frequency says "as needed" or "PRN" is as needed."""
-    orders = (
-        MedicationOrder.objects.filter(patient_id=patient_id, started_on__lte=day)
-        .filter(Q(ended_on__isnull=True) | Q(ended_on__gte=day))
-        .values_list("medication", "frequency")
-    )
-    return [ActiveMedication(code, _is_as_needed(frequency)) for code, frequency in orders]
+    """The medicines active on ``day`` (one query, ``medications.services``). An order whose
+    frequency says "as needed" or "PRN" is as needed: a negative for it is no missed dose."""
+    return [
+        ActiveMedication(order.medication, _is_as_needed(order.frequency))
+        for order in active_medications(patient_id, day)
+    ]
 
 
 # --- Writing -------------------------------------------------------------------------------------
