@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -27,11 +26,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from openiop.accounts.access import requires
 from openiop.accounts.policy import role_may
 from openiop.alerts.models import Alert, AlertState
+from openiop.alerts.services import acknowledge_alert, resolve_alert
 from openiop.audit.models import Action
 from openiop.audit.services import record_event
 from openiop.clinical.errors import NoteConflict, NotPermitted
 from openiop.lib.dates import local_today
-from openiop.patients.models import Patient
+from openiop.medications.schedule import site_label
+from openiop.medications.services import injections_due_for_site
 from openiop.programs.forms import apply_errors
 from openiop.programs.models import Program
 from openiop.screening import services_settings as services
@@ -356,15 +357,6 @@ def validity_view(request: HttpRequest) -> HttpResponse:
 # --- Screens and injections this week ----------------------------------------------------------
 
 
-def _injections_due() -> Callable[..., list[Any]] | None:
-    """``injections_due_for_site`` of the medications services, when that module has it."""
-    try:
-        module = importlib.import_module("openiop.medications.services")
-    except ImportError:
-        return None
-    return getattr(module, "injections_due_for_site", None)
-
-
 @require_GET
 @requires("screens.view")
 def week_view(request: HttpRequest) -> HttpResponse:
@@ -391,26 +383,22 @@ def week_view(request: HttpRequest) -> HttpResponse:
         screen.url = _url_or(  # type: ignore[attr-defined]
             "screen-detail", reverse("patient-chart", args=[screen.patient_id]), screen.pk
         )
-    due_function = _injections_due()
     injections: list[Any] | None = None
-    if due_function is not None and role_may(_role(request), "medications.view"):
-        injections = list(due_function(site, today))
-        missing = {item.patient_id for item in injections if getattr(item, "patient", None) is None}
-        names = (
-            {p.pk: p for p in Patient.objects.filter(site=site, pk__in=missing)} if missing else {}
-        )
+    if role_may(_role(request), "medications.view"):
         injections = [
             {
-                "item": item,
-                "patient": getattr(item, "patient", None) or names.get(item.patient_id),
+                "patient": row.patient,
+                "order": row.order,
+                "due": row.due,
+                "last_site": site_label(row.due.last_site) if row.due.last_site else "",
             }
-            for item in injections
+            for row in injections_due_for_site(site, today)
         ]
     shown = sorted(
         {
             *(s.patient_id for s in to_collect),
             *(s.patient_id for s in to_review),
-            *(row["item"].patient_id for row in injections or []),
+            *(row["patient"].pk for row in injections or []),
         }
     )
     # One event per look at the list (like a roster), naming the patients it showed.
@@ -531,8 +519,6 @@ def _alert_action(
 @require_POST
 @requires("alerts.view")
 def alert_acknowledge_view(request: HttpRequest, alert_id: int) -> HttpResponse:
-    from openiop.alerts.services import acknowledge_alert
-
     return _alert_action(
         request,
         alert_id,
@@ -546,8 +532,6 @@ def alert_acknowledge_view(request: HttpRequest, alert_id: int) -> HttpResponse:
 @require_POST
 @requires("alerts.view")
 def alert_resolve_view(request: HttpRequest, alert_id: int) -> HttpResponse:
-    from openiop.alerts.services import resolve_alert
-
     return _alert_action(
         request,
         alert_id,
