@@ -533,7 +533,7 @@ def stop_medication(
 # --- Injections: facts, warnings, due status ---------------------------------------------------
 
 
-def _administration_facts(
+def administration_facts(
     rows: Iterable[Administration], time_zone: str
 ) -> list[schedule.Administration]:
     return [
@@ -762,7 +762,7 @@ def injection_statuses(
     time_zone: str,
 ) -> list[InjectionStatus]:
     """The due status of each active in-clinic injectable order among ``orders`` (pure)."""
-    history = _administration_facts(administrations, time_zone)
+    history = administration_facts(administrations, time_zone)
     return [
         injection_status(order, history, today)
         for order in orders
@@ -897,7 +897,7 @@ def warnings_for(
     on = _local_day(given_at, time_zone)
     if not schedule.is_injectable(order.medication):
         return []
-    history = _administration_facts(
+    history = administration_facts(
         Administration.objects.filter(patient=patient).select_related("order"), time_zone
     )
     series = schedule.current_series(order.medication, [a for a in history if a.given_on <= on])
@@ -994,7 +994,7 @@ def injections_due_for_site(site: Site, today: date) -> list[DueInjection]:
         patient_id__in=Subquery(due_orders.values("patient_id")),
         order__medication__in=list(schedule.RULES),
     ).select_related("order")
-    history = _administration_facts(administrations, site.time_zone)
+    history = administration_facts(administrations, site.time_zone)
     items = schedule.injections_due_this_week(
         [
             schedule.InjectableOrder(o.pk, o.patient_id, o.medication, o.started_on, o.ended_on)
