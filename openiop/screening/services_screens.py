@@ -447,7 +447,8 @@ def active_medication_list(patient_id: int, day: date) -> list[ActiveMedication]
 # --- Writing -------------------------------------------------------------------------------------
 
 
-def _lock(screen: DrugScreen, version: int | None) -> DrugScreen:
+def lock_screen(screen: DrugScreen, version: int | None) -> DrugScreen:
+    """The screen row, locked; ScreenConflict when gone or when ``version`` is stale."""
     current = (
         DrugScreen.objects.select_for_update(of=("self",))
         .select_related("site", "patient", "panel")
@@ -706,7 +707,7 @@ def record_collection(
 
     A correction of a screen that has results interprets them again with the new validity.
     """
-    current = _lock(screen, version)
+    current = lock_screen(screen, version)
     _check_collectable(current)
     values = clean_collection(
         data,
@@ -747,16 +748,16 @@ def record_results(
     the medications active on the collection day, and alert when it is unexpected."""
     if source not in RESULT_SOURCES:
         raise ValueError(f"source must be one of {RESULT_SOURCES}")
-    current = _lock(screen, version)
+    current = lock_screen(screen, version)
     if current.status != ScreenStatus.COLLECTED:
         raise ScreenConflict("Record the specimen's collection before its results.")
     cleaned = clean_results(
         results, specimen=current.specimen, cutoffs=panel_cutoffs(current.panel_id)
     )
-    return _store_results(current, cleaned, by=by, source=source, request=request)
+    return store_results(current, cleaned, by=by, source=source, request=request)
 
 
-def _store_results(
+def store_results(
     current: DrugScreen,
     cleaned: list[CleanResult],
     *,
@@ -833,7 +834,7 @@ def record_screen(
     reported at once; nothing is written unless all are good.
     """
     if screen is not None:
-        current = _lock(screen, version)
+        current = lock_screen(screen, version)
         if current.patient_id != patient.pk:
             raise ValidationError({"screen": "This screen is another patient's."})
         _check_collectable(current)
@@ -891,7 +892,7 @@ def record_screen(
         request=request,
     )
     if cleaned:
-        return _store_results(current, cleaned, by=by, source=source, request=request)
+        return store_results(current, cleaned, by=by, source=source, request=request)
     if stored:
         _interpret(current, stored, request=request)
         current.save(update_fields=["interpretation", "verdict", "reviewed_at", "reviewed_by"])
@@ -908,7 +909,7 @@ def order_confirmation(
 ) -> DrugScreen:
     """Record that the analytes the interpretation names were sent for confirmation
     (LC-MS/MS) on the same specimen. Their confirmatory results come back onto this screen."""
-    current = _lock(screen, version)
+    current = lock_screen(screen, version)
     stored = dict(current.interpretation or {})
     analytes = list(stored.get("confirmation_needed") or [])
     if current.verdict != Verdict.UNEXPECTED.value or not analytes:
@@ -949,7 +950,7 @@ def review_screen(
     once per set of results (new results reopen it).
     """
     text = clean_note(note)
-    current = _lock(screen, version)
+    current = lock_screen(screen, version)
     if current.status != ScreenStatus.COLLECTED or not current.verdict:
         raise ScreenConflict("This screen has no results to review yet.")
     if current.reviewed_at is not None:
