@@ -116,7 +116,7 @@ MEASUREMENTS: dict[str, tuple[Decimal, Decimal, int]] = {
 URINE_ONLY = ("creatinine_mg_dl", "specific_gravity", "ph", "nitrite_ug_ml")
 MEASUREMENT_LABELS = {
     "temperature_c": "Temperature (°C)",
-    "temperature_read_minutes": "Minutes until the temperature was read",
+    "temperature_read_minutes": "Temperature read after (minutes)",
     "creatinine_mg_dl": "Creatinine (mg/dL)",
     "specific_gravity": "Specific gravity",
     "ph": "pH",

@@ -418,7 +418,16 @@ def _record_page(
             return redirect("screen-detail", saved.pk)
         values = dict(data)
     grid = _grid(panel, method, existing, posted, per_code)
+    called_today = screen is None and (
+        DrugScreen.objects.filter(
+            patient=patient,
+            selected_on=timezone.now().astimezone(zone(patient.site.time_zone)).date(),
+            reason="random",
+            status=ScreenStatus.SELECTED,
+        ).exists()
+    )
     context = {
+        "called_today": called_today,
         "patient": patient,
         "screen": screen,
         "panels": panels,
