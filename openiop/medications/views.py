@@ -24,7 +24,7 @@ from openiop.audit.models import Action
 from openiop.lib.dates import local_today, zone
 from openiop.medications import schedule, services
 from openiop.medications.access import get_order_for_patient, get_patient_for_medications
-from openiop.medications.catalog import Dispensing
+from openiop.medications.catalog import Dispensing, get_medication
 from openiop.medications.forms import DoseForm, OrderForm, StopForm
 from openiop.medications.models import Administration, MedicationOrder
 from openiop.medications.services import (
@@ -54,6 +54,10 @@ class DosePanel:
 class HistoryRow:
     administration: Administration
     timing: schedule.DueStatus | None  # against the window the previous dose opened
+
+    @property
+    def medication(self) -> str:
+        return get_medication(self.administration.order.medication).name.split(" (")[0]
 
     @property
     def site_label(self) -> str:
@@ -113,7 +117,10 @@ def _render(
         s.order.pk: s
         for s in services.injection_statuses(orders, administrations, today, time_zone)
     }
-    in_clinic = [o for o in current if o.dispensing == Dispensing.CLINIC and is_active_on(o, today)]
+    in_clinic = sorted(
+        (o for o in current if o.dispensing == Dispensing.CLINIC and is_active_on(o, today)),
+        key=lambda o: (not schedule.is_injectable(o.medication), o.medication),
+    )
     history_facts = services.administration_facts(administrations, time_zone)
     facts: schedule.FirstDoseFacts | None = None
     panels: list[DosePanel] = []
@@ -202,7 +209,7 @@ def order_view(request: HttpRequest, patient_id: int) -> HttpResponse:
             apply_errors(form, exc)
         else:
             messages.success(request, f"{order.get_medication_display()} is ordered.")
-            return redirect(reverse("patient-medications", args=[patient.pk]) + "#current")
+            return redirect(reverse("patient-medications", args=[patient.pk]))
     return _render(request, patient, order_form=form, status=422)
 
 
@@ -239,7 +246,7 @@ def stop_view(request: HttpRequest, patient_id: int, order_id: int) -> HttpRespo
                 f"{order.get_medication_display()} stops after "
                 f"{form.cleaned_data['ended_on']:%b %-d, %Y}.",
             )
-            return redirect(reverse("patient-medications", args=[patient.pk]) + "#current")
+            return redirect(reverse("patient-medications", args=[patient.pk]))
     else:
         errors = [m for ms in form.errors.values() for m in ms]
     return _render(request, patient, stop_errors={order.pk: errors}, status=status)
@@ -295,5 +302,5 @@ def administer_view(request: HttpRequest, patient_id: int, order_id: int) -> Htt
                 + (note if warnings else "")
                 + ".",
             )
-            return redirect(reverse("patient-medications", args=[patient.pk]) + "#given")
+            return redirect(reverse("patient-medications", args=[patient.pk]))
     return _render(request, patient, dose_form=form, status=422)
