@@ -62,7 +62,7 @@ def test_week_lists_todays_uncollected_screens_and_unreviewed_unexpected_results
 ):
     today = local_today(site.time_zone)
     called = make_patient(site, first_name="Casey", last_name="Called")
-    make_screen(called)
+    called_screen = make_screen(called)
     for_cause = make_patient(site, first_name="Finley", last_name="Forcause")
     make_screen(for_cause, reason=ScreenReason.FOR_CAUSE, cause="Smelled of alcohol")
     yesterday = make_patient(site, first_name="Yael", last_name="Yesterday")
@@ -70,7 +70,7 @@ def test_week_lists_todays_uncollected_screens_and_unreviewed_unexpected_results
     done = make_patient(site, first_name="Dana", last_name="Done")
     _collected(done, verdict="expected")
     flagged = make_patient(site, first_name="Uma", last_name="Unexpected")
-    _collected(flagged)
+    flagged_screen = _collected(flagged)
     reviewed = make_patient(site, first_name="Rey", last_name="Reviewed")
     _collected(reviewed, reviewed=True)
     elsewhere = make_patient(other_site, first_name="Oli", last_name="Otherplace")
@@ -87,12 +87,23 @@ def test_week_lists_todays_uncollected_screens_and_unreviewed_unexpected_results
     assert "Yael Yesterday" not in html
     assert "Dana Done" not in html
     assert "Uma Unexpected" in review
+    # The nurse collects: the list opens the screen's fast form; results open the screen.
+    assert reverse("screen-record", args=[called_screen.pk]) in collect
+    assert reverse("screen-detail", args=[flagged_screen.pk]) in review
     assert "Rey Reviewed" not in html
     assert "Otherplace" not in html
     event = AuditEvent.objects.get(object_type="screens_week")
     for patient in (called, for_cause, flagged):
         assert str(patient.pk) in event.detail
     assert str(elsewhere.pk) not in event.detail
+
+
+def test_a_therapist_opens_todays_screens_without_the_collection_form(client, site, tom):
+    screen = make_screen(make_patient(site, first_name="Casey", last_name="Called"))
+    sign_in(client, tom, site=site)
+    html = client.get(reverse("screens-week")).content.decode()
+    assert reverse("screen-detail", args=[screen.pk]) in html
+    assert reverse("screen-record", args=[screen.pk]) not in html
 
 
 def test_week_shows_empty_states(nurse):
@@ -141,7 +152,7 @@ def test_week_query_count_does_not_grow_with_rows(nurse, site, dana):
     small, _ = _measure(nurse, reverse("screens-week"))
     fill(6)
     large, response = _measure(nurse, reverse("screens-week"))
-    assert response.content.decode().count("Row6") == 18
+    assert response.content.decode().count('data-patient="') == 21
     assert large == small
 
 
@@ -206,6 +217,7 @@ def test_alerts_lists_only_my_open_alerts_at_this_site(therapist, site, other_si
     assert "Fentanyl positive" in html
     assert f'action="{reverse("alert-acknowledge", args=[mine.pk])}"' in html
     assert f'action="{reverse("alert-acknowledge", args=[seen.pk])}"' not in html
+    assert f'href="{reverse("screen-detail", args=[mine.evidence_id])}"' in html
     event = AuditEvent.objects.get(object_type="alert_list")
     assert str(mine.patient_id) in event.detail
     resolved = therapist.get(reverse("alerts") + "?show=resolved").content.decode()

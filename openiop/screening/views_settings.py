@@ -20,7 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from openiop.accounts.access import requires
@@ -59,14 +59,6 @@ def _user(request: HttpRequest) -> Any:
 def _role(request: HttpRequest) -> str | None:
     membership = getattr(request, "membership", None)
     return membership.role if membership is not None else None
-
-
-def _url_or(name: str, fallback: str, *args: object) -> str:
-    """The named route when its owner has wired it, else ``fallback``."""
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return fallback
 
 
 # --- Settings overview -----------------------------------------------------------------------
@@ -379,10 +371,12 @@ def week_view(request: HttpRequest) -> HttpResponse:
         .select_related("patient", "collected_by")
         .order_by("collected_at", "pk")
     )
-    for screen in [*to_collect, *to_review]:
-        screen.url = _url_or(  # type: ignore[attr-defined]
-            "screen-detail", reverse("patient-chart", args=[screen.patient_id]), screen.pk
-        )
+    may_collect = role_may(_role(request), "screens.collect")
+    for screen in to_collect:
+        name = "screen-record" if may_collect else "screen-detail"
+        screen.url = reverse(name, args=[screen.pk])  # type: ignore[attr-defined]
+    for screen in to_review:
+        screen.url = reverse("screen-detail", args=[screen.pk])  # type: ignore[attr-defined]
     injections: list[Any] | None = None
     if role_may(_role(request), "medications.view"):
         injections = [
@@ -418,6 +412,7 @@ def week_view(request: HttpRequest) -> HttpResponse:
             "sunday": sunday,
             "to_collect": to_collect,
             "to_review": to_review,
+            "may_collect": may_collect,
             "injections": injections,
             "time_zone": site.time_zone,
         },
@@ -454,10 +449,10 @@ def _alerts_page(
     counts = dict(_my_alerts(request).order_by().values_list("state").annotate(n=Count("id")))
     for alert in alerts:
         alert.evidence_url = (  # type: ignore[attr-defined]
-            _url_or("screen-detail", "", alert.evidence_id)
+            reverse("screen-detail", args=[alert.evidence_id])
             if alert.evidence_type == "drug_screen"
-            else ""
-        ) or reverse("patient-chart", args=[alert.patient_id])
+            else reverse("patient-chart", args=[alert.patient_id])
+        )
         if problem and problem["alert_id"] == alert.pk:
             alert.problem = problem  # type: ignore[attr-defined]
     shown = sorted({alert.patient_id for alert in alerts})

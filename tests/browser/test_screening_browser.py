@@ -1,7 +1,8 @@
 """A drug screen with an unexpected result reaches the therapist, in Chromium.
 
-The nurse's screen is recorded (collection, then a fentanyl positive that no prescription
-explains); the nurse sees it waiting for review on "Screens and injections", and the
+The nurse opens the screen called today from "Screens and injections", records the
+collection and a fentanyl positive that no prescription explains on the screen's fast form,
+and sees it waiting for review on the same list; the
 patient's primary therapist finds the alert on their alerts page, acknowledges it and
 resolves it with what was done. Every page is watched for console errors and
 Content-Security-Policy violations.
@@ -20,12 +21,11 @@ from pytest_django.live_server_helper import LiveServer
 from openiop.accounts.models import Site, User
 from openiop.accounts.roles import Role
 from openiop.alerts.models import Alert, AlertState
-from openiop.screening.services_screens import record_collection, record_results
 from tests.browser.conftest import TIMEOUT_MS
 from tests.browser.test_plans_browser import WATCH_CSP
-from tests.browser.test_sign_in import sign_in_with_app
+from tests.browser.test_sign_in import at, sign_in_with_app
 from tests.factories import make_site, make_totp, make_user
-from tests.factories_screens import ScreenCase, collection, negatives, screen_case
+from tests.factories_screens import ScreenCase, screen_case
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -103,16 +103,26 @@ def test_a_nurses_unexpected_screen_alerts_the_therapist_who_acknowledges_it(
     expect(to_collect).to_contain_text("Sam Specimen")
     shot(page, artifacts, "screening-1-week-to-collect.png")
 
-    # Collected and read: fentanyl positive, which no prescription explains.
-    screen = record_collection(case.screen, by=nina, data=collection(), version=1)
-    record_results(screen, by=nina, results=negatives(fentanyl="positive"), version=screen.version)
+    # Collected and read on the screen's fast form: fentanyl positive, which no
+    # prescription explains.
+    to_collect.get_by_test_id("record-screen").click()
+    expect(page).to_have_url(at(f"/screens/{case.screen.pk}/record/"))
+    page.get_by_label("Collection observed").check()
+    page.locator("#f-temperature_c").fill("34.5")
+    page.locator("#f-creatinine_mg_dl").fill("80")
+    page.locator("#f-specific_gravity").fill("1.015")
+    page.locator("#f-ph").fill("6.5")
+    page.locator("label[for=r-fentanyl-positive]").click()
+    shot(page, artifacts, "screening-2-record.png")
+    page.get_by_test_id("record-save").click()
+    expect(page).to_have_url(at(f"/screens/{case.screen.pk}/"))
 
-    page.reload()
+    page.goto("/screens/week/")
     expect(page.get_by_test_id("to-collect-empty")).to_be_visible()
     to_review = page.get_by_test_id("week-to-review")
     expect(to_review).to_contain_text("Sam Specimen")
     expect(page.get_by_test_id("to-review-count")).to_have_text("1")
-    shot(page, artifacts, "screening-2-week-to-review.png")
+    shot(page, artifacts, "screening-3-week-to-review.png")
 
     # The primary therapist, on their own computer.
     context = browser.new_context(
@@ -127,7 +137,7 @@ def test_a_nurses_unexpected_screen_alerts_the_therapist_who_acknowledges_it(
     expect(alert).to_have_count(1)
     expect(alert).to_contain_text("Fentanyl")
     expect(alert.get_by_test_id("alert-state")).to_have_text("Open")
-    shot(therapist, artifacts, "screening-3-therapist-alert.png")
+    shot(therapist, artifacts, "screening-4-therapist-alert.png")
 
     alert.get_by_test_id("acknowledge").click()
     expect(therapist).to_have_url(re.compile(r"/alerts/#alert-\d+$"))
@@ -147,7 +157,7 @@ def test_a_nurses_unexpected_screen_alerts_the_therapist_who_acknowledges_it(
     expect(therapist.get_by_test_id("alert-resolution")).to_contain_text(
         "Met with Sam; confirmation ordered."
     )
-    shot(therapist, artifacts, "screening-4-resolved.png")
+    shot(therapist, artifacts, "screening-5-resolved.png")
     context.close()
 
     mine = Alert.objects.get(assignee=tom)
