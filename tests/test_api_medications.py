@@ -183,6 +183,7 @@ def test_it_records_methadone_as_external_from_a_named_program(priya, pat):
         ({"route": "oral"}, "payload.route"),
         ({"route": "telepathic"}, "payload.route"),
         ({"frequency": ""}, "payload.frequency"),
+        ({"frequency": "daily\u0000"}, "payload.frequency"),
         ({"started_on": "2026-02-30"}, "payload.started_on"),
         ({"started_on": "2030-01-01"}, "payload.started_on"),
         ({"ended_on": "2026-02-01"}, "payload.ended_on"),
@@ -351,6 +352,7 @@ def test_it_refuses_another_patients_order(priya, nina, pat, site):
         ({"given_at": "2026-03-05T09:30:00-06:00"}, "payload.given_at"),  # tomorrow
         ({"given_at": "2026-03-04T09:30:00"}, "payload.given_at"),  # no offset
         ({"given_at": "yesterday"}, "payload.given_at"),
+        ({"given_at": "0001-01-01T00:00:00Z"}, "payload.given_at"),
         ({"dose": 0}, "payload.dose"),
         ({"injection_site": "elbow"}, "payload.injection_site"),
         ({"injection_site": ""}, "payload.injection_site"),
@@ -358,6 +360,7 @@ def test_it_refuses_another_patients_order(priya, nina, pat, site):
         ({"order_id": None}, "payload"),
         ({"order_id": 999999}, "payload.order_id"),
         ({"lot": "x" * 61}, "payload.lot"),
+        ({"lot": "LOT\u00001"}, "payload.lot"),
     ],
 )
 def test_it_refuses_a_bad_dose_naming_the_field(priya, nina, pat, changes, field):

@@ -352,6 +352,8 @@ def test_it_takes_the_same_queries_for_two_or_twelve_analytes(
         ({"collected_at": "2027-01-01T09:00:00Z"}, "payload.collected_at"),
         ({"collected_at": "2026-03-04T09:40:00"}, "payload.collected_at"),  # no offset
         ({"collected_at": "this morning"}, "payload.collected_at"),
+        ({"collected_at": "0001-01-01T00:00:00Z"}, "payload.collected_at"),
+        ({"collected_at": "1899-12-31T12:00:00Z"}, "payload.collected_at"),
         ({"collected_at": None}, "payload.collected_at"),
         ({"specimen": "hair"}, "payload.specimen"),
         ({"observed": "perhaps"}, "payload.observed"),
@@ -365,6 +367,8 @@ def test_it_takes_the_same_queries_for_two_or_twelve_analytes(
         ({"nitrite_ug_ml": 1e308}, "payload.nitrite_ug_ml"),
         ({"panel_id": 999999}, "payload.panel_id"),
         ({"cause": "x" * 301}, "payload.cause"),
+        ({"cause": "late\u0000"}, "payload.cause"),
+        ({"specimen_id": "CUP\u00001"}, "payload.specimen_id"),
         ({"specimen_id": "x" * 61}, "payload.specimen_id"),
         ({"results": "all clear"}, "payload.results"),
         ({"results": [{}]}, "payload.results.0.analyte"),

@@ -9,15 +9,15 @@ writes are the services of ``openiop.medications.services``.
 # annotations at import time.
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
 from ninja import Field, Path, Router, Schema, Status
-from pydantic import AwareDatetime, ConfigDict, field_validator, model_validator
+from pydantic import AfterValidator, AwareDatetime, ConfigDict, field_validator, model_validator
 
 from openiop.api.auth import api_guard
 from openiop.api.schemas import Detail, ValidationErrors
@@ -40,6 +40,26 @@ router = Router(tags=["medications"])
 
 MAX_ID = 2**63 - 1
 INDEX = re.compile(r"\[(\d+)\]")
+# Instants before this are typing slips; converting them to a site's zone could also fall off
+# the calendar's start (year 1 in UTC is year 0 in Chicago).
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL; refuse it here rather than fail on the write.
+    if "\x00" in value:
+        raise ValueError("The text contains a NUL character.")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
+
+
+def plausible_instant(value: datetime) -> datetime:
+    """A pydantic validator: refuse instants before 1900."""
+    if value < EARLIEST:
+        raise ValueError("Give a date and time after 1900.")
+    return value
 
 
 # --- Catalogue ---------------------------------------------------------------------------
@@ -126,15 +146,15 @@ class OrderIn(Schema):
 
     model_config = ConfigDict(extra="forbid")
 
-    medication: str = Field(
+    medication: Text = Field(
         min_length=1, max_length=30, description="A code of GET /medications/catalog."
     )
     dose: Decimal = Field(gt=0, max_digits=8, decimal_places=2, description="e.g. 16 or 300")
-    dose_unit: str = Field("mg", min_length=1, max_length=10, description='Default "mg".')
+    dose_unit: Text = Field("mg", min_length=1, max_length=10, description='Default "mg".')
     route: Literal["sublingual", "subcutaneous", "intramuscular", "oral", "intranasal"] = Field(
         None, description="Default: the catalogue's route."
     )
-    frequency: str = Field(min_length=1, max_length=80, description='e.g. "daily", "monthly"')
+    frequency: Text = Field(min_length=1, max_length=80, description='e.g. "daily", "monthly"')
     started_on: date
     ended_on: date | None = Field(None, description="On or after started_on; null: ongoing.")
     prescriber_id: int | None = Field(
@@ -143,12 +163,12 @@ class OrderIn(Schema):
     dispensing: Literal["clinic", "pharmacy", "external_otp"] = Field(
         None, description="Default: the catalogue's (external_otp for methadone)."
     )
-    external_prescriber: str = Field(
+    external_prescriber: Text = Field(
         "",
         max_length=200,
         description="The OTP or outside prescriber: required with external_otp.",
     )
-    notes: str = Field("", max_length=2000)
+    notes: Text = Field("", max_length=2000)
 
     @field_validator("medication")
     @classmethod
@@ -166,7 +186,7 @@ class AdministrationIn(Schema):
     order_id: int | None = Field(
         None, ge=1, le=MAX_ID, description="The order given under; or name the `medication`."
     )
-    medication: str | None = Field(
+    medication: Text | None = Field(
         None,
         min_length=1,
         max_length=30,
@@ -174,11 +194,13 @@ class AdministrationIn(Schema):
     )
     given_at: AwareDatetime = Field(description="When it was given, with its UTC offset.")
     dose: Decimal = Field(gt=0, max_digits=8, decimal_places=2)
-    injection_site: str = Field(
+    injection_site: Text = Field(
         "", max_length=30, description="A site code of the catalogue's `injection.sites`."
     )
-    lot: str = Field("", max_length=60)
-    notes: str = Field("", max_length=2000)
+    lot: Text = Field("", max_length=60)
+    notes: Text = Field("", max_length=2000)
+
+    _given_at = field_validator("given_at")(plausible_instant)
 
     @field_validator("medication")
     @classmethod

@@ -25,7 +25,14 @@ from pydantic import AwareDatetime, ConfigDict, field_validator
 
 from openiop.accounts.access import sites_with_permission
 from openiop.api.auth import api_guard
-from openiop.api.routes_medications import ERRORS, MAX_ID, invalid, unprocessable
+from openiop.api.routes_medications import (
+    ERRORS,
+    MAX_ID,
+    Text,
+    invalid,
+    plausible_instant,
+    unprocessable,
+)
 from openiop.api.schemas import Detail, ValidationErrors
 from openiop.audit.models import Action, AuditEvent
 from openiop.audit.services import record_event
@@ -242,7 +249,7 @@ def _audit_read(request: HttpRequest, selection: ScreenSelection) -> None:
 class ResultIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    analyte: str = Field(
+    analyte: Text = Field(
         min_length=1, max_length=20, description="A code of GET /screens/analytes."
     )
     method: Literal["presumptive", "confirmatory"]
@@ -277,7 +284,7 @@ class ScreenIn(Schema):
     collected_at: AwareDatetime = Field(description="When it was collected; not in the future.")
     specimen: Literal["urine", "oral_fluid", "breath_alcohol"]
     observed: bool = Field(False, description="Whether the collection was observed.")
-    specimen_id: str = Field("", max_length=60, description="The cup's or lab's specimen id.")
+    specimen_id: Text = Field("", max_length=60, description="The cup's or lab's specimen id.")
     temperature_c: Decimal | None = Field(
         None, ge=0, le=100, max_digits=4, decimal_places=1, description="Urine temperature."
     )
@@ -295,7 +302,7 @@ class ScreenIn(Schema):
     panel_id: int | None = Field(
         None, ge=1, le=MAX_ID, description="The kit's or lab's panel; default: the specimen's."
     )
-    cause: str = Field(
+    cause: Text = Field(
         "",
         max_length=300,
         description=(
@@ -308,6 +315,8 @@ class ScreenIn(Schema):
         max_length=60,
         description="One per analyte and method; empty records the collection alone.",
     )
+
+    _collected_at = field_validator("collected_at")(plausible_instant)
 
     @field_validator("results")
     @classmethod
