@@ -83,8 +83,10 @@ def test_screen_page_costs_constant_queries(
 ):
     screen = _unexpected(case, nina)
     sign_in(client, nina, site=site)
-    with django_assert_max_num_queries(22):
+    with django_assert_max_num_queries(14):
         assert client.get(f"/screens/{screen.pk}/").status_code == 200
+    with django_assert_max_num_queries(16):
+        assert client.get(f"/screens/{screen.pk}/record/").status_code == 200
 
 
 def test_another_sites_screen_is_404_and_audited(client, case, nina, oscar, other_site):
