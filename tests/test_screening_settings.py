@@ -428,3 +428,10 @@ def test_bad_numbers_are_form_errors(director, value):
 def test_service_refuses_an_unknown_bound(dana):
     with pytest.raises(ValidationError):
         services.update_validity_bounds(by=dana, values={"colour": Decimal(1)}, version=1)
+
+
+def test_the_setup_tabs_offer_drug_screening_to_directors_only(client, site, dana, tom):
+    sign_in(client, dana, site=site)
+    assert "Drug screening</a>" in client.get("/setup/").content.decode()
+    sign_in(client, tom, site=site)
+    assert "Drug screening</a>" not in client.get("/setup/").content.decode()

@@ -8,7 +8,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.urls import reverse
 
-from openiop.accounts.policy import role_may
+from openiop.accounts.policy import permissions_for, role_may
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,8 @@ _CALENDAR = (
 )
 _DOCUMENT = "M6 2h9l5 5v15H6zm8 1v5h5M9 12h8v1.5H9zm0 3.5h8V17H9zm0 3.5h5v1.5H9z"
 _LOG = "M4 3h16v18H4zm2 2v14h12V5zm2 2h8v2H8zm0 4h8v2H8zm0 4h5v2H8z"
+_FLASK = "M9 2h6v2h-1v5l6 10a2 2 0 0 1-2 3H6a2 2 0 0 1-2-3l6-10V4H9zm3 9-3.5 6h7z"
+_BELL = "M12 22a2.5 2.5 0 0 0 2.5-2.5h-5A2.5 2.5 0 0 0 12 22zm7-6V11a7 7 0 0 0-5-6.7V3a2 2 0 0 0-4 0v1.3A7 7 0 0 0 5 11v5l-2 2v1h18v-1z"
 _PERSON = "M12 12a5 5 0 1 0 0-10 5 5 0 0 0 0 10zm-9 10a9 9 0 0 1 18 0z"
 _ALERT = "M12 2 1 21h22zm-1 7h2v6h-2zm0 8h2v2h-2z"
 _BARS = "M3 21V10h4v11zm7 0V3h4v18zm7 0v-8h4v8z"
@@ -46,6 +48,8 @@ NAVIGATION: list[NavItem] = [
     NavItem("Home", "home", "home.view", _HOME),
     NavItem("Today", "today", "schedule.view", _CALENDAR),
     NavItem("Documentation", "documentation", "notes.view", _DOCUMENT),
+    NavItem("Screens and injections", "screens-week", "screens.view", _FLASK),
+    NavItem("Alerts", "alerts", "alerts.view", _BELL),
     NavItem("Patients", "patient-list", "patients.view", _PERSON),
     NavItem("At risk this week", "at-risk", "hours.view", _ALERT),
     NavItem("Census", "census", "hours.view", _BARS),
@@ -74,4 +78,6 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         "current_site": getattr(request, "site", None),
         "current_membership": membership,
         "memberships": getattr(request, "memberships", []),
+        # What the role may do here, for templates that show an action only to those allowed.
+        "role_permissions": permissions_for(role),
     }
