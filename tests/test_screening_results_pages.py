@@ -261,3 +261,14 @@ def test_chart_section_hidden_without_permission(client, site, case):
     sign_in(client, desk, site=site)
     body = client.get(f"/patients/{case.patient.pk}/").content.decode()
     assert 'data-testid="chart-screens"' not in body
+
+
+def test_screen_page_shows_times_in_the_sites_zone(client, site, case, nina):
+    when = timezone.now().astimezone(zone(site.time_zone)).replace(second=0, microsecond=0)
+    when = when - timedelta(hours=1)
+    record_collection(
+        case.screen, by=nina, data=collection(collected_at=when.isoformat()), version=1
+    )
+    sign_in(client, nina, site=site)
+    body = client.get(f"/screens/{case.screen.pk}/").content.decode()
+    assert when.strftime("%H:%M") + " by Nina Notreal" in body
