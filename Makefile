@@ -60,6 +60,7 @@ bench: $(VENV)/.synced
 	$(BIN)/python bench/patient_search.py
 	$(BIN)/python bench/iop_pages.py
 	$(BIN)/python bench/clinical_notes.py
+	$(BIN)/python bench/screen_selection.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts
