@@ -337,3 +337,19 @@ def test_it_runs_in_a_constant_number_of_queries(site, tom, program, patients):
     # savepoint, existing?, enrollments, sessions, bookings, phases, screens, savepoint +
     # insert + release, new screens, audit summary, audit per screen, release: any pool size.
     assert len(queries) == 14, [q["sql"][:80] for q in queries]
+
+
+def test_a_patient_already_called_today_is_not_called_twice(site, tom, dana, program):
+    patient, _ = enrolled_patient(site, program, tom, "Twice", days=[TODAY])
+    order_for_cause(patient, day=TODAY, cause="Slurred speech", by=dana)
+    with pytest.raises(ValidationError) as caught:
+        order_for_cause(patient, day=TODAY, cause="Family report", by=dana)
+    assert caught.value.message_dict["patient"] == [
+        "Twice Sample is already called for a screen that day (for cause); collect that one."
+    ]
+    # Once collected, a new reason later the same day is a new specimen.
+    DrugScreen.objects.filter(patient=patient).update(
+        status=ScreenStatus.COLLECTED, collected_at=NOW, specimen="urine"
+    )
+    order_for_cause(patient, day=TODAY, cause="Family report", by=dana)
+    assert DrugScreen.objects.filter(patient=patient, selected_on=TODAY).count() == 2

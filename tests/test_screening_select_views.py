@@ -293,3 +293,14 @@ def test_the_api_refuses_to_select_a_day_ahead(site, tom, program):
         assert 400 <= response.status_code < 500, response.content
     assert not ScreenSelection.objects.exists()
     assert not DrugScreen.objects.exists()
+
+
+def test_a_patient_already_called_today_gets_a_clear_refusal(as_tom, site, tom, program):
+    patient, _ = enrolled_patient(site, program, tom, "Called", days=[TODAY])
+    order_for_cause(patient, day=TODAY, cause="Slurred speech", by=tom)
+    response = as_tom.post(reverse("screens-for-cause"), {"patient": patient.pk, "cause": "Again"})
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert 'data-testid="for-cause-errors"' in html
+    assert "Called Sample is already called for a screen that day (for cause)" in html
+    assert DrugScreen.objects.filter(patient=patient).count() == 1

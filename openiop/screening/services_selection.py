@@ -468,8 +468,9 @@ def order_for_cause(
     """Call ``patient`` for a screen on ``day`` for a stated cause (e.g. "smelled of
     alcohol at check-in"). Counts toward the period's minimum like any screen.
 
-    ``ValidationError`` naming the field for an empty or too long cause, and for a day after
-    the site's today (nothing is ordered ahead, as for random screens).
+    ``ValidationError`` naming the field for an empty or too long cause, for a day after the
+    site's today (nothing is ordered ahead, as for random screens), and when the patient
+    already has a screen to collect that day (one specimen answers both).
     """
     enrollment = (
         Enrollment.objects.filter(patient=patient, status=EnrollmentStatus.ACTIVE)
@@ -487,6 +488,17 @@ def order_for_cause(
     if day > today:
         errors["day"] = (
             f"A screen is ordered for today ({today.isoformat()}) or an earlier day, never ahead."
+        )
+    pending = (
+        DrugScreen.objects.filter(patient=patient, selected_on=day, status=ScreenStatus.SELECTED)
+        .values_list("reason", flat=True)
+        .first()
+    )
+    if pending is not None:
+        # One specimen answers both: the reason for the call does not change the test.
+        errors["patient"] = (
+            f"{patient.display_name} is already called for a screen that day"
+            f" ({ScreenReason(pending).label.lower()}); collect that one."
         )
     if errors:
         raise ValidationError(errors)
