@@ -305,8 +305,8 @@ def test_it_runs_a_constant_number_of_queries(
     # enrollments; hours; upcoming; history count and page; the session's last-seen update
     # (savepoint, update, release); the curriculum card's modules and attended-module aggregate;
     # the clinical sections: notes (1), treatment plan and relapse-prevention plan (3),
-    # disclosures (1).
-    with django_assert_num_queries(21):
+    # disclosures (1); medications: active orders and injections (2); drug screens (1).
+    with django_assert_num_queries(24):
         assert client.get(f"/patients/{patient.pk}/").status_code == 200
 
 
