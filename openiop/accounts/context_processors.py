@@ -33,6 +33,7 @@ _CALENDAR = (
 _DOCUMENT = "M6 2h9l5 5v15H6zm8 1v5h5M9 12h8v1.5H9zm0 3.5h8V17H9zm0 3.5h5v1.5H9z"
 _LOG = "M4 3h16v18H4zm2 2v14h12V5zm2 2h8v2H8zm0 4h8v2H8zm0 4h5v2H8z"
 _FLASK = "M9 2h6v2h-1v5l6 10a2 2 0 0 1-2 3H6a2 2 0 0 1-2-3l6-10V4H9zm3 9-3.5 6h7z"
+_SYRINGE = "M18 2l4 4-1.5 1.5-1-1L17 9l2 2-1.5 1.5-1-1L9 19H5v-4l7.5-7.5-1-1L13 5l2 2 2.5-2.5-1-1z"
 _BELL = (
     "M12 22a2.5 2.5 0 0 0 2.5-2.5h-5A2.5 2.5 0 0 0 12 22zm7-6V11a7 7 0 0 0-5-6.7V3"
     "a2 2 0 0 0-4 0v1.3A7 7 0 0 0 5 11v5l-2 2v1h18v-1z"
@@ -51,7 +52,8 @@ NAVIGATION: list[NavItem] = [
     NavItem("Home", "home", "home.view", _HOME),
     NavItem("Today", "today", "schedule.view", _CALENDAR),
     NavItem("Documentation", "documentation", "notes.view", _DOCUMENT),
-    NavItem("Screens and injections", "screens-week", "screens.view", _FLASK),
+    NavItem("Screens today", "screens-today", "screens.today", _FLASK),
+    NavItem("Screens and injections", "screens-week", "screens.view", _SYRINGE),
     NavItem("Alerts", "alerts", "alerts.view", _BELL),
     NavItem("Patients", "patient-list", "patients.view", _PERSON),
     NavItem("At risk this week", "at-risk", "hours.view", _ALERT),
