@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +56,30 @@ MAX_DAYS_AHEAD = 365
 # A dose recorded "now" from a slightly fast workstation clock is not in the future.
 CLOCK_SKEW = timedelta(minutes=5)
 DOSE_MAX = Decimal("999999.99")
+# Instants outside these are typing slips; converting them to a site's zone could also fall
+# off the calendar (year 1 in UTC is year 0 in Chicago).
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+# An order's planned end this far ahead is a typing slip (leave it empty: ongoing).
+MAX_END_DAYS_AHEAD = 2 * 365
+NUL_MESSAGE = "Remove the NUL character (\\0) from the text."
+TEXT_KEYS = (
+    "medication",
+    "dose",
+    "dose_unit",
+    "route",
+    "frequency",
+    "started_on",
+    "ended_on",
+    "prescriber_id",
+    "dispensing",
+    "external_prescriber",
+    "notes",
+    "order_id",
+    "given_at",
+    "injection_site",
+    "lot",
+)
 FREQUENCY_MAX_LENGTH = 80
 EXTERNAL_PRESCRIBER_MAX_LENGTH = 200
 LOT_MAX_LENGTH = 60
@@ -110,6 +134,18 @@ def warnings_digest(warnings: Sequence[MedicationWarning]) -> str:
 
 
 # --- Parsing ---------------------------------------------------------------------------------
+
+
+def _refuse_nul(data: dict[str, Any]) -> None:
+    """ValidationError naming each text field holding a NUL character: PostgreSQL cannot
+    store (nor look up) such text."""
+    errors = {
+        key: NUL_MESSAGE
+        for key in TEXT_KEYS
+        if isinstance(data.get(key), str) and "\x00" in data[key]
+    }
+    if errors:
+        raise ValidationError(errors)
 
 
 def _text(data: dict[str, Any], key: str) -> str:
@@ -186,6 +222,13 @@ def _parse_moment(value: Any, time_zone: str, field: str, errors: dict[str, str]
             return timezone.now()
     if timezone.is_naive(moment):
         moment = moment.replace(tzinfo=zone(time_zone))
+    # Aware comparisons do not convert, so they cannot overflow like astimezone() would.
+    if moment < EARLIEST:
+        errors[field] = f"Give a date and time after {EARLIEST.year}."
+        return timezone.now()
+    if moment >= LATEST:
+        errors[field] = "That is far in the future: a dose cannot be recorded ahead of time."
+        return timezone.now()
     return moment
 
 
@@ -267,6 +310,7 @@ _DISPENSING_WORDS = {
 def clean_order(patient: Patient, data: dict[str, Any], *, by: User) -> dict[str, Any]:
     """The order's fields from ``data`` (the API's keys), or a ValidationError naming each
     bad field. Reads the prescriber's membership (one query) when one is named."""
+    _refuse_nul(data)
     errors: dict[str, str] = {}
     code = data.get("medication")
     medication: Medication | None = None
@@ -319,6 +363,11 @@ def clean_order(patient: Patient, data: dict[str, Any], *, by: User) -> dict[str
     ended_on = _parse_date(data.get("ended_on"), "ended_on", errors)
     if ended_on is not None and started_on is not None and ended_on < started_on:
         errors["ended_on"] = "The end must be on or after the start."
+    elif ended_on is not None and ended_on > today + timedelta(days=MAX_END_DAYS_AHEAD):
+        errors["ended_on"] = (
+            "The end is more than two years ahead; check the date, or leave it empty for an "
+            "ongoing order."
+        )
 
     dispensing_text = _text(data, "dispensing")
     dispensing: Dispensing | None = None
@@ -842,6 +891,7 @@ def clean_administration(
     order's), injection_site (required for an injectable: one of its product's sites), lot,
     notes.
     """
+    _refuse_nul(data)
     errors: dict[str, str] = {}
     time_zone = patient.site.time_zone
     given_at = _parse_moment(data.get("given_at"), time_zone, "given_at", errors)

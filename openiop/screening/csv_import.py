@@ -48,6 +48,7 @@ from openiop.lib.dates import zone
 from openiop.screening.catalog import ANALYTES, Verdict
 from openiop.screening.models import DrugScreen, PanelAnalyte, ScreenStatus
 from openiop.screening.services_screens import (
+    SPECIMEN_ID_MAX_LENGTH,
     CleanResult,
     clean_results,
     local_day,
@@ -124,15 +125,23 @@ def _header_name(text: str) -> str:
 
 
 def _read_text(file: Any) -> str:
-    raw = file.read() if hasattr(file, "read") else file
+    # Read one byte past the limit, not the whole of a huge upload.
+    raw = file.read(MAX_BYTES + 1) if hasattr(file, "read") else file
     if isinstance(raw, str):
-        raw = raw.encode("utf-8")
+        raw = raw.encode("utf-8", errors="replace")
     if len(raw) > MAX_BYTES:
         raise ValidationError({"file": f"The file is larger than {MAX_BYTES // 1024 // 1024} MB."})
     try:
-        return raw.decode("utf-8-sig")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ValidationError({"file": "The file is not UTF-8 text; export it as CSV."}) from None
+    if "\x00" in text:
+        # PostgreSQL cannot store (nor look up) text with NUL; a spreadsheet never writes one.
+        row = text.count("\n", 0, text.index("\x00")) + 1
+        raise ValidationError(
+            {"file": f"Row {row}: a NUL character (\\0); the file is not a text CSV."}
+        )
+    return text
 
 
 def _columns(header: list[str]) -> dict[str, int]:
@@ -190,11 +199,19 @@ def _parse(text: str) -> list[_Row]:
     return rows
 
 
+def _screen_number(text: str) -> int:
+    """The screen number in ``text``, 0 when it is none ("²" is a digit but no number)."""
+    if not text.isascii() or not text.isdigit() or len(text) > 19:
+        return 0
+    return int(text)
+
+
 def _screens(site: Site, rows: list[_Row]) -> dict[tuple[str, str], DrugScreen]:
-    ids = {int(k[1]) for k in (r.screen_key for r in rows) if k[0] == "screen" and k[1].isdigit()}
+    ids = {_screen_number(k[1]) for k in (r.screen_key for r in rows) if k[0] == "screen"}
     specimens = {r.screen_key[1] for r in rows if r.screen_key[0] == "specimen"}
     found = DrugScreen.objects.filter(site=site).filter(
-        Q(pk__in=[i for i in ids if 0 < i < 2**63]) | Q(specimen_id__in=specimens)
+        Q(pk__in=[i for i in ids if 0 < i < 2**63])
+        | Q(specimen_id__in=[s for s in specimens if len(s) <= SPECIMEN_ID_MAX_LENGTH])
     )
     by_key: dict[tuple[str, str], DrugScreen] = {}
     for screen in found.select_related("site", "patient", "panel"):

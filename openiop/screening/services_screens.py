@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -94,6 +94,14 @@ CAUSE_MAX_LENGTH = 300
 # A clock a little ahead on the collector's device is not "the future".
 FUTURE_SLACK = timedelta(minutes=5)
 VALUE_MAX = Decimal("999999999")  # ng/mL; far above any real concentration
+CUTOFF_MAX = Decimal("9999999.999")  # ng/mL; the column's largest
+NOT_COLLECTED_REASON_MAX_LENGTH = 300
+NUMBER_MAX_EXPONENT = 15  # no number read here has more than 16 digits before the point
+# Instants outside these are typing slips; converting them to a site's zone could also fall
+# off the calendar (year 1 in UTC is year 0 in Chicago), and the columns could not hold them.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+NUL_MESSAGE = "Remove the NUL character (\\0) from the text."
 RESULT_SOURCES = ("manual", "lab_csv", "api")
 SEVERE_VALIDITY = (ValidityClass.SUBSTITUTED, ValidityClass.ADULTERATED)
 
@@ -124,6 +132,16 @@ MEASUREMENT_LABELS = {
 }
 
 
+def has_nul(value: Any) -> bool:
+    """Whether ``value`` is text holding a NUL character (PostgreSQL text cannot store one)."""
+    return isinstance(value, str) and "\x00" in value
+
+
+def nul_errors(data: dict[str, Any], keys: Any) -> dict[str, str]:
+    """A field error for each of ``keys`` whose text in ``data`` holds a NUL character."""
+    return {key: NUL_MESSAGE for key in keys if has_nul(data.get(key))}
+
+
 def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
@@ -143,6 +161,9 @@ def parse_number(value: Any, *, what: str) -> Decimal | None:
         raise ValueError(f"{what} must be a number, not “{str(value)[:20]}”.") from None
     if not number.is_finite():
         raise ValueError(f"{what} must be a finite number.")
+    if number and number.adjusted() > NUMBER_MAX_EXPONENT:
+        # 1e999999999 is a valid Decimal whose digits would fill the memory when shown.
+        raise ValueError(f"{what} is far too large.")
     return number
 
 
@@ -153,7 +174,11 @@ def _bool(value: Any) -> bool:
 
 
 def parse_when(value: Any, time_zone: str) -> datetime:
-    """An aware datetime from a datetime or ISO text; a time without zone is the site's."""
+    """An aware datetime from a datetime or ISO text; a time without zone is the site's.
+
+    ValueError (with a message for a person) for text that is no date and time, and for an
+    instant before 1900 or after 2200.
+    """
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, str) and value.strip():
@@ -167,6 +192,9 @@ def parse_when(value: Any, time_zone: str) -> datetime:
         raise ValueError("Give the date and time the specimen was collected.")
     if timezone.is_naive(moment):
         moment = moment.replace(tzinfo=zone(time_zone))
+    # Aware comparisons do not convert, so they cannot overflow like astimezone() would.
+    if not EARLIEST <= moment < LATEST:
+        raise ValueError(f"Give a date and time between {EARLIEST.year} and {LATEST.year}.")
     return moment
 
 
@@ -211,7 +239,10 @@ def clean_collection(
     current_panel: Panel | None = None,
 ) -> Collection:
     """The collection fields of ``data``, or ValidationError naming each bad field."""
-    errors: dict[str, str] = {}
+    errors = nul_errors(data, ("specimen", "collected_at", "specimen_id", "panel_id"))
+    if errors:
+        # Nothing else is read: a NUL cannot even be looked up in PostgreSQL.
+        raise ValidationError(errors)
     specimen: SpecimenType | None = None
     try:
         specimen = SpecimenType(str(data.get("specimen") or "").strip())
@@ -249,7 +280,11 @@ def clean_collection(
             errors[name] = f"{label} {number} makes no sense (expected {low} to {high})."
             continue
         if number is not None:
+            # Rounding may carry past the bound (999.95 → 1000.0): check the stored value.
             number = number.quantize(Decimal(1).scaleb(-places))
+            if not low <= number <= high:
+                errors[name] = f"{label} {number} makes no sense (expected {low} to {high})."
+                continue
         measurements[name] = number
     if specimen is not None and specimen is not SpecimenType.URINE:
         for name in URINE_ONLY:
@@ -347,6 +382,10 @@ def clean_results(
         if not isinstance(row, dict):
             errors[key] = "Each result is {analyte, method, result, value}."
             continue
+        with_nul = nul_errors(row, ("analyte", "method", "result", "value", "cutoff"))
+        if with_nul:
+            errors.update({f"{key}.{name}": text for name, text in with_nul.items()})
+            continue
         code = str(row.get("analyte") or "").strip().lower()
         if not is_analyte_code(code):
             shown = str(row.get("analyte") or "")[:40]
@@ -386,6 +425,9 @@ def clean_results(
             if value is not None or cutoff is not None:
                 errors[f"{key}.value"] = "Record only the result of a breath-alcohol test."
                 continue
+        if value is not None and Decimal(0) <= value <= VALUE_MAX + 1:
+            # Rounded as stored first: 999999999.9999 would not fit the column.
+            value = value.quantize(Decimal("0.001"))
         if value is not None and not Decimal(0) <= value <= VALUE_MAX:
             errors[f"{key}.value"] = (
                 f"{name}: a value of {_fmt(value)} ng/mL makes no sense (0 or more)."
@@ -393,13 +435,15 @@ def clean_results(
                 else f"{name}: a value of {_fmt(value)} ng/mL is not a concentration."
             )
             continue
-        if cutoff is not None and not Decimal(0) < cutoff <= VALUE_MAX:
-            errors[f"{key}.cutoff"] = f"{name}: a cutoff is a number above 0 ng/mL."
+        if cutoff is not None and Decimal(0) < cutoff <= CUTOFF_MAX:
+            cutoff = cutoff.quantize(Decimal("0.001"))
+        if cutoff is not None and not Decimal("0.001") <= cutoff <= CUTOFF_MAX:
+            errors[f"{key}.cutoff"] = (
+                f"{name}: a cutoff is a number above 0 ng/mL, at most {_fmt(CUTOFF_MAX)}."
+            )
             continue
-        if value is not None:
-            value = value.quantize(Decimal("0.001"))
         effective = (
-            cutoff.quantize(Decimal("0.001"))
+            cutoff
             if cutoff is not None
             else (None if breath else default_cutoff(code, method, cutoffs))
         )
@@ -420,6 +464,8 @@ def clean_results(
 
 def clean_note(note: Any, *, field: str = "note", required: bool = True) -> str:
     text = str(note or "").strip()
+    if "\x00" in text:
+        raise ValidationError({field: NUL_MESSAGE})
     if required and not text:
         raise ValidationError({field: "Say what was done, e.g. “Talked with the patient.”"})
     if len(text) > NOTE_MAX_LENGTH:
@@ -843,7 +889,9 @@ def record_screen(
     errors: dict[str, Any] = {}
     values: Collection | None = None
     cause = " ".join(str(data.get("cause") or "").split())
-    if len(cause) > CAUSE_MAX_LENGTH:
+    if has_nul(cause):
+        errors["cause"] = NUL_MESSAGE
+    elif len(cause) > CAUSE_MAX_LENGTH:
         errors["cause"] = f"At most {CAUSE_MAX_LENGTH} characters."
     try:
         values = clean_collection(
@@ -980,4 +1028,55 @@ def review_screen(
         version=F("version") + 1,
     )
     _audit(current, by=by, action=Action.UPDATE, detail="reviewed the results", request=request)
+    return current
+
+
+def clean_not_collected_reason(reason: Any, *, field: str = "reason") -> str:
+    text = " ".join(str(reason or "").split())
+    if has_nul(text):
+        raise ValidationError({field: NUL_MESSAGE})
+    if not text:
+        raise ValidationError(
+            {field: "Say why the screen was not collected, e.g. “Absent”, “Refused”."}
+        )
+    if len(text) > NOT_COLLECTED_REASON_MAX_LENGTH:
+        raise ValidationError({field: f"At most {NOT_COLLECTED_REASON_MAX_LENGTH} characters."})
+    return text
+
+
+@transaction.atomic
+def mark_not_collected(
+    screen: DrugScreen,
+    *,
+    by: User,
+    reason: str,
+    version: int | None,
+    request: HttpRequest | None = None,
+) -> DrugScreen:
+    """Record that a screen called for collection was not collected, and why (the patient
+    was absent, refused, or left before collection). A refusal is clinically meaningful: the
+    chart shows it with its reason.
+
+    Only a selected screen (not yet collected) can be marked; the reason is required. A stale
+    ``version`` or another status: ScreenConflict (HTTP 409).
+    """
+    text = clean_not_collected_reason(reason)
+    current = lock_screen(screen, version)
+    if current.status == ScreenStatus.NOT_COLLECTED:
+        raise ScreenConflict("This screen is already recorded as not collected.")
+    if current.status != ScreenStatus.SELECTED:
+        raise ScreenConflict(
+            "This screen was collected; a collected screen cannot be marked not collected."
+        )
+    current.status = ScreenStatus.NOT_COLLECTED
+    current.not_collected_reason = text
+    current.version += 1
+    current.save(update_fields=["status", "not_collected_reason", "version"])
+    _audit(
+        current,
+        by=by,
+        action=Action.UPDATE,
+        detail=f"marked not collected: {text}"[:500],
+        request=request,
+    )
     return current
