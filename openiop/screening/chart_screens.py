@@ -60,6 +60,7 @@ def panel(request: HttpRequest, patient: Patient) -> dict[str, Any] | None:
             "reason",
             "cause",
             "status",
+            "not_collected_reason",
             "selected_on",
             "collected_at",
             "validity",

@@ -42,6 +42,13 @@ RESULT_CHOICES = (
     ("inconclusive", "Inc"),
     ("", "Not tested"),
 )
+# Offered on the screen page; any other reason may be typed.
+NOT_COLLECTED_REASONS = (
+    "Patient absent",
+    "Patient refused",
+    "Patient left before collection",
+    "Unable to provide a specimen",
+)
 COLLECTION_KEYS = (
     "specimen",
     "observed",
@@ -123,6 +130,8 @@ def _screen_page(
     note: str = "",
     conflict: str = "",
     status: int = 200,
+    absence_errors: dict[str, list[str]] | None = None,
+    absence_reason: str = "",
 ) -> HttpResponse:
     role = current_role(request)
     rows = list(screen.results.all())
@@ -159,6 +168,11 @@ def _screen_page(
         "may_record": role_may(role, "screens.collect")
         and screen.status != ScreenStatus.NOT_COLLECTED,
         "may_review": may_review,
+        "may_mark_not_collected": role_may(role, "screens.collect")
+        and screen.status == ScreenStatus.SELECTED,
+        "absence_errors": absence_errors or {},
+        "absence_reason": absence_reason,
+        "absence_reasons": NOT_COLLECTED_REASONS,
         "reviews": stored.get("reviews", []),
         "review_errors": review_errors or {},
         "note": note,
@@ -221,6 +235,36 @@ def screen_confirm(request: HttpRequest, screen_id: int) -> HttpResponse:
         screen.refresh_from_db()
         return _screen_page(request, screen, conflict=exc.message, status=409)
     messages.success(request, "Confirmation ordered: send the specimen to the lab for LC-MS/MS.")
+    return redirect("screen-detail", screen.pk)
+
+
+@requires("screens.collect")
+@require_POST
+def screen_not_collected(request: HttpRequest, screen_id: int) -> HttpResponse:
+    screen = get_screen_for_user(
+        request,
+        screen_id,
+        permission="screens.collect",
+        action=Action.UPDATE,
+        detail="mark not collected",
+    )
+    reason = request.POST.get("reason", "")
+    try:
+        services_screens.mark_not_collected(
+            screen, by=request.user, reason=reason, version=_version(request), request=request
+        )
+    except ValidationError as exc:
+        return _screen_page(
+            request,
+            screen,
+            absence_errors=_message_map(exc),
+            absence_reason=reason.replace("\x00", ""),
+            status=422,
+        )
+    except NoteConflict as exc:
+        screen.refresh_from_db()
+        return _screen_page(request, screen, conflict=exc.message, status=409)
+    messages.success(request, "Recorded as not collected.")
     return redirect("screen-detail", screen.pk)
 
 

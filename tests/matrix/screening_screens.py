@@ -36,6 +36,9 @@ def _patient(ctx: MatrixContext) -> dict[str, Any]:
 ROUTES: dict[str, Route] = {
     "screen-detail": Route("get", kwargs=_unexpected),
     "screen-record": Route("get", kwargs=_selected),
+    "screen-not-collected": Route(
+        "post", kwargs=_selected, data=lambda ctx: {"version": 1, "reason": "Patient absent"}
+    ),
     "screen-review": Route("post", kwargs=_unexpected, data=_version),
     "screen-confirm": Route("post", kwargs=_unexpected, data=_version),
     "screen-import": Route("get"),
