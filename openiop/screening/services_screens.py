@@ -280,11 +280,7 @@ def clean_collection(
             errors[name] = f"{label} {number} makes no sense (expected {low} to {high})."
             continue
         if number is not None:
-            # Rounding may carry past the bound (999.95 → 1000.0): check the stored value.
             number = number.quantize(Decimal(1).scaleb(-places))
-            if not low <= number <= high:
-                errors[name] = f"{label} {number} makes no sense (expected {low} to {high})."
-                continue
         measurements[name] = number
     if specimen is not None and specimen is not SpecimenType.URINE:
         for name in URINE_ONLY:
@@ -425,9 +421,6 @@ def clean_results(
             if value is not None or cutoff is not None:
                 errors[f"{key}.value"] = "Record only the result of a breath-alcohol test."
                 continue
-        if value is not None and Decimal(0) <= value <= VALUE_MAX + 1:
-            # Rounded as stored first: 999999999.9999 would not fit the column.
-            value = value.quantize(Decimal("0.001"))
         if value is not None and not Decimal(0) <= value <= VALUE_MAX:
             errors[f"{key}.value"] = (
                 f"{name}: a value of {_fmt(value)} ng/mL makes no sense (0 or more)."
@@ -435,6 +428,8 @@ def clean_results(
                 else f"{name}: a value of {_fmt(value)} ng/mL is not a concentration."
             )
             continue
+        if value is not None:
+            value = value.quantize(Decimal("0.001"))
         if cutoff is not None and Decimal(0) < cutoff <= CUTOFF_MAX:
             cutoff = cutoff.quantize(Decimal("0.001"))
         if cutoff is not None and not Decimal("0.001") <= cutoff <= CUTOFF_MAX:
