@@ -53,6 +53,7 @@ from openiop.scheduling.models import (
     SessionKind,
     SessionStatus,
 )
+from openiop.screening.demo import build_demo_screening
 
 HISTORY_WEEKS = 10
 AHEAD_WEEKS = 8
@@ -286,7 +287,7 @@ def build_demo_clinic(*, rng: random.Random, progress: ProgressFn = _quiet) -> C
             username__in=["theo", "morgan", "riley", "tara", "priya", "dana"]
         )
     }
-    steps = 7
+    steps = 8
     progress("programs and schedule", 0, steps)
     rooms = {
         (site_name, name): Room.objects.create(site=sites[site_name], name=name)
@@ -402,6 +403,8 @@ def build_demo_clinic(*, rng: random.Random, progress: ProgressFn = _quiet) -> C
     progress("individual therapy", 5, steps)
     documentation = build_demo_documentation(rng=rng, now=now)
     progress("treatment plans and notes", 6, steps)
+    build_demo_screening(rng=rng, now=now)
+    progress("drug screens and medications", 7, steps)
     MrnSequence.objects.update_or_create(pk=1, defaults={"last_value": Patient.objects.count()})
     record_event(
         action=Action.CREATE,
