@@ -167,3 +167,100 @@ def test_its_documentation_is_signed_verifiable_and_leaves_work_to_do(clinic):
     # The disclosure log shows documents given out, each the SHA-256 of a real PDF.
     kinds = set(Disclosure.objects.values_list("document", flat=True))
     assert kinds == {"attendance_letter", "discharge_summary"}
+
+
+def test_its_screens_and_medications_tell_a_true_story(clinic):
+    from copy import deepcopy
+
+    from openiop.alerts.models import Alert
+    from openiop.lib.dates import local_today
+    from openiop.medications.models import Administration, MedicationOrder
+    from openiop.medications.services import injections_due_for_site
+    from openiop.screening.models import DrugScreen, ScreeningPhase, ScreenSelection
+    from openiop.screening.services_screens import _interpret, validity_bounds
+    from openiop.screening.validity import SpecimenMeasurements, classify_validity
+
+    # Medications: MAT of every kind, psychiatric medicines, rescue kits, injections given.
+    codes = set(MedicationOrder.objects.values_list("medication", flat=True))
+    assert {"bup_nx_sl", "sublocade", "vivitrol", "methadone_otp", "naloxone_kit"} <= codes
+    assert {"sertraline", "clonazepam", "amphetamine_salts"} <= codes
+    methadone = MedicationOrder.objects.get(medication="methadone_otp")
+    assert methadone.dispensing == "external_otp" and "(fictional)" in methadone.external_prescriber
+    assert Administration.objects.filter(order__medication="sublocade").count() >= 3
+    downtown = Patient.objects.filter(site__name=DOWNTOWN).first().site
+    today = local_today(downtown.time_zone)
+    due = injections_due_for_site(downtown, today)
+    assert {(row.order.medication, row.status) for row in due} >= {
+        ("sublocade", "overdue"),
+        ("sublocade", "due"),
+        ("vivitrol", "due"),
+    }
+    assert any(row.first_dose and row.order.medication == "vivitrol" for row in due)
+    assert ScreeningPhase.objects.filter(program__name="Adult PHP", per_week=3).exists()
+
+    # Screens: selected by day on the real pool, never today or ahead.
+    screens = DrugScreen.objects.select_related("site", "patient", "enrollment")
+    assert screens.filter(status="collected").count() > 200
+    assert not screens.filter(selected_on__gte=today).exists()
+    assert not ScreenSelection.objects.filter(day__gte=today).exists()
+    for selection in ScreenSelection.objects.all():
+        random_ones = set(
+            selection.screens.filter(reason="random").values_list("patient_id", flat=True)
+        )
+        assert set(selection.record["selected"]) == random_ones
+        assert len(selection.record["decisions"]) == selection.record["pool_size"]
+
+    # Validity and interpretation are what the pure cores and the service make of them.
+    bounds = validity_bounds()
+    collected = list(screens.filter(status="collected").prefetch_related("results"))
+    for screen in collected:
+        verdict = classify_validity(
+            SpecimenMeasurements(
+                screen.specimen,
+                temperature_c=screen.temperature_c,
+                temperature_read_after_minutes=screen.temperature_read_minutes,
+                creatinine_mg_dl=screen.creatinine_mg_dl,
+                specific_gravity=screen.specific_gravity,
+                ph=screen.ph,
+                nitrite_ug_ml=screen.nitrite_ug_ml,
+            ),
+            bounds,
+        )
+        assert screen.validity == verdict.classification.value
+    sample = [s for s in collected if s.verdict == "unexpected"] + collected[::7]
+    # The service raises today's alerts as it interprets: rolled back, they are not the demo's.
+    with transaction.atomic():
+        for screen in sample:
+            again = deepcopy(screen)
+            _interpret(again, list(screen.results.all()), request=None)
+            stored = {k: v for k, v in screen.interpretation.items() if k != "interpreted_at"}
+            fresh = {k: v for k, v in again.interpretation.items() if k != "interpreted_at"}
+            assert stored == fresh, screen.pk
+            assert screen.verdict == again.verdict
+        transaction.set_rollback(True)
+
+    # Every kind of unexpected result, each alerting the therapist and the prescriber.
+    unexpected = [s for s in collected if s.verdict == "unexpected"]
+    reasons = " ".join(
+        item["reason"]
+        for s in unexpected
+        for item in s.interpretation["analytes"]
+        if item["verdict"] == "unexpected"
+    )
+    assert "not explained by any active prescription" in reasons
+    assert "positive without norbuprenorphine" in reasons
+    assert "is prescribed" in reasons  # a prescribed medicine missing
+    assert any(s.validity == "dilute" for s in unexpected)
+    for screen in unexpected:
+        alerts = Alert.objects.filter(evidence_type="drug_screen", evidence_id=screen.pk)
+        expected = {
+            u.pk
+            for u in (screen.enrollment.primary_therapist, screen.enrollment.prescriber)
+            if u is not None
+        }
+        assert set(alerts.values_list("assignee_id", flat=True)) == expected, screen.pk
+        if screen.reviewed_at is not None:
+            assert alerts.filter(assignee=screen.reviewed_by, state="resolved").exists()
+    states = Counter(Alert.objects.values_list("state", flat=True))
+    assert states["resolved"] > 5 and 2 <= states["open"] + states["acknowledged"] <= 8
+    assert DrugScreen.objects.filter(verdict="unexpected", reviewed_at__isnull=True).count() >= 2
