@@ -515,7 +515,8 @@ def _collect(
     screen.specimen = SpecimenType.URINE.value
     screen.observed = screen.reason == ScreenReason.FOR_CAUSE
     prefix = "DT" if site.name != NORTHSIDE else "NS"
-    screen.specimen_id = f"{prefix}-{draft.day:%y%m%d}-{screen.patient_id:04d}{screen.reason[0]}"
+    suffix = "-C" if screen.reason == ScreenReason.FOR_CAUSE else ""
+    screen.specimen_id = f"{prefix}-{draft.day:%y%m%d}-{screen.patient_id:04d}{suffix}"
     screen.temperature_c = Decimal(f"{rng.uniform(33.0, 36.4):.1f}")
     screen.temperature_read_minutes = Decimal(f"{rng.uniform(1.0, 3.5):.1f}")
     if story == "dilute":
