@@ -13,6 +13,8 @@ rotation — is the pure core ``schedule.py``; this module feeds it from rows.
   the nurse to acknowledge them first (``require_acknowledgement``).
 - ``active_medications(patient, day)`` and ``injections_due_for_site(site, today)`` for the
   screening interpretation and the nurse's week list.
+- ``raise_overdue_injection_alerts(site, today)``: an alert per overdue due window to the
+  primary therapist and the prescriber (``openiop injection-alerts``, the demo).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from django.utils import timezone
 
 from openiop.accounts.models import Membership, Site, User
 from openiop.accounts.roles import Role
+from openiop.alerts.models import AlertKind, Severity
+from openiop.alerts.services import raise_alert
 from openiop.audit.models import Action
 from openiop.audit.services import record_event
 from openiop.clinical.errors import NoteConflict
@@ -46,6 +50,7 @@ from openiop.medications.catalog import (
 )
 from openiop.medications.models import Administration, MedicationOrder
 from openiop.patients.models import Patient
+from openiop.programs.models import Enrollment, EnrollmentStatus
 from openiop.screening.catalog import OPIOID_CODES
 
 if TYPE_CHECKING:
@@ -1055,3 +1060,83 @@ def injections_due_for_site(site: Site, today: date) -> list[DueInjection]:
     )
     by_id = {o.pk: o for o in orders}
     return [DueInjection(by_id[i.order_id].patient, by_id[i.order_id], i) for i in items]
+
+
+# --- Overdue injection alerts ------------------------------------------------------------------
+
+# An overdue window is identified by the dose it follows: a later dose opens a new window, and
+# when that one is missed too it is new evidence, so a new alert.
+OVERDUE_EVIDENCE_TYPE = "administration"
+
+
+def raise_overdue_injection_alerts(
+    site: Site, today: date, *, request: HttpRequest | None = None
+) -> int:
+    """Alert the primary therapist and the prescriber of each patient at ``site`` whose
+    in-clinic injection is overdue on ``today``; return how many alerts were created.
+
+    Idempotent per due window: the evidence is the last dose of the series (the window
+    follows it), and ``raise_alert`` keeps one alert per evidence and person whatever its
+    state — a resolved one is not raised again for the same window, while a window after a
+    later dose is new evidence. A first dose has no window, so it is never overdue. Safe to
+    run on several servers at once (the alerts' unique constraint keeps one). Patients
+    without an active enrollment have nobody to alert and are skipped.
+    """
+    overdue = [
+        item
+        for item in injections_due_for_site(site, today)
+        if item.status is schedule.DueStatus.OVERDUE and not item.first_dose
+    ]
+    if not overdue:
+        return 0
+    patient_ids = sorted({item.patient.pk for item in overdue})
+    last_dose: dict[tuple[int, str], tuple[int, date]] = {}
+    rows = (
+        Administration.objects.filter(
+            patient_id__in=patient_ids,
+            order__medication__in=sorted({item.order.medication for item in overdue}),
+        )
+        .order_by("given_at", "pk")
+        .values_list("pk", "patient_id", "order__medication", "given_at")
+    )
+    for pk, patient_id, code, given_at in rows:
+        last_dose[(patient_id, code)] = (pk, _local_day(given_at, site.time_zone))
+    enrollments = {
+        enrollment.patient_id: enrollment
+        for enrollment in Enrollment.objects.filter(
+            patient_id__in=patient_ids, status=EnrollmentStatus.ACTIVE
+        ).select_related("primary_therapist", "prescriber")
+    }
+    created = 0
+    for item in overdue:
+        enrollment = enrollments.get(item.patient.pk)
+        dose = last_dose.get((item.patient.pk, item.order.medication))
+        if enrollment is None or dose is None or item.due.latest is None:
+            continue
+        dose_id, given_on = dose
+        name = schedule.rule_for(item.order.medication).name
+        due, latest = item.due, item.due.latest
+        days = (today - latest).days
+        detail = (
+            f"Last given {given_on:%b} {given_on.day}"
+            + (f" ({schedule.site_label(due.last_site)})" if due.last_site else "")
+            + f"; the next was due {due.target:%b} {due.target.day} (window "
+            f"{due.due_from:%b} {due.due_from.day} – {latest:%b} {latest.day}). Overdue "
+            f"{days} day{'s' if days != 1 else ''} on {today:%b} {today.day}: reach the "
+            "patient, give the injection or record why not."
+        )
+        created += len(
+            raise_alert(
+                site=site,
+                patient=item.patient,
+                kind=AlertKind.INJECTION_OVERDUE,
+                severity=Severity.HIGH,
+                title=f"{name} injection overdue: due by {latest:%b} {latest.day}",
+                detail=detail,
+                evidence_type=OVERDUE_EVIDENCE_TYPE,
+                evidence_id=dose_id,
+                assignees=[enrollment.primary_therapist, enrollment.prescriber],
+                request=request,
+            )
+        )
+    return created
