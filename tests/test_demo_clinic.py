@@ -196,6 +196,12 @@ def test_its_screens_and_medications_tell_a_true_story(clinic):
         ("vivitrol", "due"),
     }
     assert any(row.first_dose and row.order.medication == "vivitrol" for row in due)
+    # The overdue Sublocade injection alerted the therapist and the prescriber.
+    late = next(
+        row for row in due if row.status == "overdue" and row.order.medication == "sublocade"
+    )
+    overdue_alerts = Alert.objects.filter(kind="injection_overdue", patient=late.patient)
+    assert overdue_alerts.count() == 2 and overdue_alerts.filter(state="open").count() == 2
     assert ScreeningPhase.objects.filter(program__name="Adult PHP", per_week=3).exists()
 
     # Screens: selected by day on the real pool, never today or ahead.
@@ -261,6 +267,6 @@ def test_its_screens_and_medications_tell_a_true_story(clinic):
         assert set(alerts.values_list("assignee_id", flat=True)) == expected, screen.pk
         if screen.reviewed_at is not None:
             assert alerts.filter(assignee=screen.reviewed_by, state="resolved").exists()
-    states = Counter(Alert.objects.values_list("state", flat=True))
+    states = Counter(Alert.objects.filter(kind="unexpected_screen").values_list("state", flat=True))
     assert states["resolved"] > 5 and 2 <= states["open"] + states["acknowledged"] <= 8
     assert DrugScreen.objects.filter(verdict="unexpected", reviewed_at__isnull=True).count() >= 2

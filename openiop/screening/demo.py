@@ -36,6 +36,7 @@ from openiop.medications.demo import (
     order_first_vivitrol,
 )
 from openiop.medications.models import MedicationOrder
+from openiop.medications.services import raise_overdue_injection_alerts
 from openiop.programs.models import Enrollment, Program
 from openiop.scheduling.models import (
     ATTENDED_STATUSES,
@@ -169,6 +170,8 @@ def build_demo_screening(*, rng: random.Random, now: datetime) -> ScreeningOutco
     _alerts(rng, unexpected, world, now)
     if vivitrol_course is not None:
         order_first_vivitrol(vivitrol_course, today=today_of[vivitrol_course.site_id], staff=staff)
+    for site in sites.values():  # what this morning's injection-alerts run raised
+        raise_overdue_injection_alerts(site, today_of[site.pk])
     return ScreeningOutcome(len(selections), len(drafts), len(unexpected))
 
 
