@@ -290,8 +290,12 @@ def test_the_plan_editor_asks_before_a_swap_would_drop_typed_text(
     page.get_by_label("Problem", exact=True).fill("")
     page.get_by_role("button", name="Save summary").click()
     expect(page.get_by_test_id("summary-saved")).to_have_text("Summary saved.")
+    # The redrawn editor has settled once the focus is back in the summary box.
+    expect(page.get_by_role("textbox", name="Summary")).to_be_focused()
     page.on("dialog", lambda dialog: asked.append(dialog.message) or dialog.dismiss())
-    page.get_by_label("Problem", exact=True).fill("Opioid use disorder")
+    problem = page.get_by_label("Problem", exact=True)
+    problem.fill("Opioid use disorder")
+    expect(problem).to_have_value("Opioid use disorder")
     page.get_by_role("button", name="Add problem").click()
     expect(page.get_by_test_id("draft-problem")).to_contain_text("Opioid use disorder")
     expect(page.get_by_role("textbox", name="Summary")).to_have_value("Typed but not saved yet.")
