@@ -1,0 +1,1 @@
+"""Measurement-based care (issue 6): validated questionnaires, their scores, bands and flags."""
