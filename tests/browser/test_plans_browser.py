@@ -41,6 +41,13 @@ document.addEventListener("securitypolicyviolation", function (event) {
 """
 
 
+def settled(page: Page) -> None:
+    """Wait two animation frames: the browser focuses a swapped-in ``autofocus`` element at
+    its next rendering update, after htmx's own settle. A test that moves the focus itself
+    right after a swap waits for that first, as a person's next keystroke always does."""
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+
 def shot(page: Page, artifacts: Path, name: str) -> None:
     # caret="initial": Playwright hides the caret with an inline style by default, which
     # leaves style="" behind; htmx then copies it while settling and the CSP blocks that.
@@ -121,6 +128,7 @@ def test_a_therapist_writes_signs_and_has_a_plan_acknowledged_without_reloads(
     page.get_by_role("button", name="Save summary").click()
     expect(page.get_by_test_id("summary-saved")).to_have_text("Summary saved.")
     expect(page.get_by_role("textbox", name="Summary")).to_be_focused()
+    settled(page)
 
     # A problem and its goal with the keyboard alone: each addition moves the focus on to
     # what the new item still needs.
@@ -151,6 +159,7 @@ def test_a_therapist_writes_signs_and_has_a_plan_acknowledged_without_reloads(
     )
     expect(missing.get_by_role("link").nth(1)).to_contain_text("has no intervention")
     shot(page, artifacts, "plans-3-missing.png")
+    settled(page)
 
     goal.get_by_text("Add an objective to goal 1.1").click()
     goal.get_by_label("Measurable objective").fill("Attend 3 groups a week for 4 weeks")
@@ -292,6 +301,7 @@ def test_the_plan_editor_asks_before_a_swap_would_drop_typed_text(
     expect(page.get_by_test_id("summary-saved")).to_have_text("Summary saved.")
     # The redrawn editor has settled once the focus is back in the summary box.
     expect(page.get_by_role("textbox", name="Summary")).to_be_focused()
+    settled(page)
     page.on("dialog", lambda dialog: asked.append(dialog.message) or dialog.dismiss())
     problem = page.get_by_label("Problem", exact=True)
     problem.fill("Opioid use disorder")
