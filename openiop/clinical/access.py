@@ -12,17 +12,8 @@ from django.http import Http404, HttpRequest
 from openiop.audit.models import Action, Outcome
 from openiop.audit.services import record_event
 from openiop.clinical.models import Note, NoteKind
+from openiop.lib.http import parse_pk
 from openiop.patients.access import get_patient_for_user, sites_for
-
-
-def _pk(value: int | str, what: str) -> int:
-    try:
-        pk = int(value)
-    except (TypeError, ValueError):
-        raise Http404(f"No such {what}.") from None
-    if not 0 < pk < 2**63:
-        raise Http404(f"No such {what}.")
-    return pk
 
 
 def get_note_for_user(
@@ -40,7 +31,7 @@ def get_note_for_user(
     event naming the patients whose entries it holds. With ``for_update`` the note row is
     locked (call inside a transaction).
     """
-    pk = _pk(note_id, "note")
+    pk = parse_pk(note_id, "note")
     queryset = Note.objects.filter(site__in=sites_for(request, permission)).select_related(
         "site", "session", "author", "signed_by", "curriculum_module", "patient"
     )

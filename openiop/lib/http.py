@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -26,3 +26,15 @@ def client_ip(request: HttpRequest) -> str | None:
             except ValueError:
                 return None
     return request.META.get("REMOTE_ADDR") or None
+
+
+def parse_pk(value: object, what: str) -> int:
+    """``value`` as a database id, or Http404 "No such <what>." — for ids from a URL or a
+    payload, before any query: not a number, zero, negative or beyond a 64-bit key."""
+    try:
+        pk = int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        raise Http404(f"No such {what}.") from None
+    if not 0 < pk < 2**63:
+        raise Http404(f"No such {what}.")
+    return pk

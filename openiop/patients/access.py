@@ -16,6 +16,7 @@ from openiop.accounts.models import Site, User
 from openiop.accounts.policy import role_may
 from openiop.audit.models import Action, Outcome
 from openiop.audit.services import record_event
+from openiop.lib.http import parse_pk
 from openiop.patients.models import Patient
 
 
@@ -59,12 +60,7 @@ def get_patient_for_user(
     ``Action.VIEW, "chart"``). With ``for_update`` the row is locked (call inside a
     transaction) so concurrent writers queue.
     """
-    try:
-        pk = int(patient_id)
-    except (TypeError, ValueError):
-        raise Http404("No such patient.") from None
-    if not 0 < pk < 2**63:
-        raise Http404("No such patient.")
+    pk = parse_pk(patient_id, "patient")
     queryset = visible_patients(request, permission).select_related("site")
     if for_update:
         queryset = queryset.select_for_update(of=("self",))

@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest
 
 from openiop.audit.models import Action, Outcome
 from openiop.audit.services import record_event
+from openiop.lib.http import parse_pk
 from openiop.patients.access import sites_for
 from openiop.scheduling.models import ATTENDED_STATUSES, SEAT_STATUSES, Booking, Session
 
@@ -34,12 +35,7 @@ def get_session_for_user(
     request: HttpRequest, session_id: int | str, *, permission: str = "schedule.view"
 ) -> Session:
     """The session ``session_id`` with its site, staff, room, group type and module, or 404."""
-    try:
-        pk = int(session_id)
-    except (TypeError, ValueError):
-        raise Http404("No such session.") from None
-    if not 0 < pk < 2**63:
-        raise Http404("No such session.")
+    pk = parse_pk(session_id, "session")
     session = (
         with_counts(visible_sessions(request, permission))
         .select_related("site", "facilitator", "room", "group_type", "curriculum_module")

@@ -11,18 +11,9 @@ from django.http import Http404, HttpRequest
 
 from openiop.audit.models import Action, Outcome
 from openiop.audit.services import record_event
+from openiop.lib.http import parse_pk
 from openiop.patients.access import get_patient_for_user, sites_for
 from openiop.screening.models import DrugScreen
-
-
-def _pk(value: int | str) -> int:
-    try:
-        pk = int(value)
-    except (TypeError, ValueError):
-        raise Http404("No such screen.") from None
-    if not 0 < pk < 2**63:
-        raise Http404("No such screen.")
-    return pk
 
 
 def get_screen_for_user(
@@ -39,7 +30,7 @@ def get_screen_for_user(
     Audits the access as an event on the screen's patient. With ``for_update`` the screen row
     is locked (call inside a transaction).
     """
-    pk = _pk(screen_id)
+    pk = parse_pk(screen_id, "screen")
     queryset = DrugScreen.objects.filter(site__in=sites_for(request, permission)).select_related(
         "site", "patient", "panel", "collected_by", "reviewed_by"
     )
