@@ -177,7 +177,7 @@ def test_its_screens_and_medications_tell_a_true_story(clinic):
     from openiop.medications.models import Administration, MedicationOrder
     from openiop.medications.services import injections_due_for_site
     from openiop.screening.models import DrugScreen, ScreeningPhase, ScreenSelection
-    from openiop.screening.services_screens import _interpret, validity_bounds
+    from openiop.screening.services_screens import interpret_screen, validity_bounds
     from openiop.screening.validity import SpecimenMeasurements, classify_validity
 
     # Medications: MAT of every kind, psychiatric medicines, rescue kits, injections given.
@@ -238,7 +238,7 @@ def test_its_screens_and_medications_tell_a_true_story(clinic):
     with transaction.atomic():
         for screen in sample:
             again = deepcopy(screen)
-            _interpret(again, list(screen.results.all()), request=None)
+            interpret_screen(again, list(screen.results.all()), request=None)
             stored = {k: v for k, v in screen.interpretation.items() if k != "interpreted_at"}
             fresh = {k: v for k, v in again.interpretation.items() if k != "interpreted_at"}
             assert stored == fresh, screen.pk

@@ -57,16 +57,16 @@ from openiop.screening.models import (
     ScreenStatus,
 )
 from openiop.screening.services_screens import (
-    _is_as_needed,
     alert_detail,
+    is_as_needed,
     reading_severity,
     validity_bounds,
 )
 from openiop.screening.services_selection import (
-    _decide,
-    _phases_of,
-    _policy_from,
-    _PoolMember,
+    PoolMember,
+    decide,
+    phases_of,
+    policy_from,
 )
 from openiop.screening.validity import SpecimenMeasurements, classify_validity
 
@@ -289,7 +289,7 @@ def _select(
     history: MedicationHistory,
 ) -> tuple[list[Draft], list[ScreenSelection]]:
     """Replay each past clinic day's selection at each site, in order, on its real pool."""
-    phases = _phases_of({e.program_id for e in world.enrollments.values()})
+    phases = phases_of({e.program_id for e in world.enrollments.values()})
     counted: dict[int, list[date]] = defaultdict(list)  # patient → days of counting screens
     drafts: list[Draft] = []
     selections: list[ScreenSelection] = []
@@ -301,7 +301,7 @@ def _select(
         patients = sorted(world.pool_days[site_id][day])
         monday = day - timedelta(days=day.weekday())
         first = day.replace(day=1)
-        pool: list[_PoolMember] = []
+        pool: list[PoolMember] = []
         skipped: list[int] = []
         for patient_id in patients:
             if (patient_id, day) in planned:
@@ -318,10 +318,10 @@ def _select(
             enrollment = world.enrollments[world.enrollment_on[(patient_id, day)]]
             done = counted[patient_id]
             pool.append(
-                _PoolMember(
+                PoolMember(
                     patient_id=patient_id,
                     enrollment_id=enrollment.pk,
-                    policy=_policy_from(
+                    policy=policy_from(
                         phases.get(enrollment.program_id, []), enrollment.admitted_on, day
                     ),
                     on_site_days=frozenset(
@@ -333,7 +333,7 @@ def _select(
             )
         if not pool and not skipped:
             continue
-        decisions, selected = _decide(day, pool, rng)
+        decisions, selected = decide(day, pool, rng)
         selection = ScreenSelection(
             site=site,
             day=day,
@@ -551,7 +551,7 @@ def _collect(
     }
     day = collected_at.astimezone(zone(site.time_zone)).date()
     orders = _active(orders_by_patient.get(screen.patient_id, []), day)
-    meds = [ActiveMedication(o.medication, _is_as_needed(o.frequency)) for o in orders]
+    meds = [ActiveMedication(o.medication, is_as_needed(o.frequency)) for o in orders]
     outcomes = {code: _cup_outcome(code, meds, rng) for code in CUP}
     if story in ("cocaine", "relapse:cocaine"):
         outcomes["cocaine"] = Outcome.POSITIVE
@@ -632,7 +632,7 @@ def _interpretation(
     validity: str,
     at: datetime,
 ) -> dict[str, Any]:
-    """The stored interpretation, in ``services_screens._interpret``'s shape."""
+    """The stored interpretation, in ``services_screens.interpret_screen``'s shape."""
     reading = interpret(
         [
             AnalyteResult(

@@ -471,7 +471,8 @@ def clean_note(note: Any, *, field: str = "note", required: bool = True) -> str:
 # --- Medications --------------------------------------------------------------------------------
 
 
-def _is_as_needed(frequency: str) -> bool:
+def is_as_needed(frequency: str) -> bool:
+    """Whether an order's frequency is as-needed (PRN); shared with the demo clinic."""
     text = f" {frequency.lower()} "
     return "as needed" in text or " prn " in text.replace(".", " ")
 
@@ -480,7 +481,7 @@ def active_medication_list(patient_id: int, day: date) -> list[ActiveMedication]
     """The medicines active on ``day`` (one query, ``medications.services``). An order whose
     frequency says "as needed" or "PRN" is as needed: a negative for it is no missed dose."""
     return [
-        ActiveMedication(order.medication, _is_as_needed(order.frequency))
+        ActiveMedication(order.medication, is_as_needed(order.frequency))
         for order in active_medications(patient_id, day)
     ]
 
@@ -588,11 +589,12 @@ def _stored_results(screen: DrugScreen) -> list[ScreenResult]:
     return list(ScreenResult.objects.filter(screen=screen))
 
 
-def _interpret(
+def interpret_screen(
     screen: DrugScreen, rows: list[ScreenResult], *, request: HttpRequest | None
 ) -> None:
     """Interpret ``rows`` against the medications on the collection day; store the
-    interpretation and verdict on ``screen`` (no save) and raise alerts when unexpected."""
+    interpretation and verdict on ``screen`` (no save) and raise alerts when unexpected.
+    Public so the demo clinic's tests can check the demo's history against it."""
     before = screen.verdict
     stored = dict(screen.interpretation or {})
     if not rows:
@@ -761,7 +763,7 @@ def record_collection(
     _apply_collection(current, values, by=by)
     rows = _stored_results(current) if correcting else []
     if rows:
-        _interpret(current, rows, request=request)
+        interpret_screen(current, rows, request=request)
     current.version += 1
     current.save(update_fields=SCREEN_COLLECTION_FIELDS)
     _audit(
@@ -807,7 +809,7 @@ def store_results(
     request: HttpRequest | None,
 ) -> DrugScreen:
     rows = _merge_results(current, cleaned, source=source)
-    _interpret(current, rows, request=request)
+    interpret_screen(current, rows, request=request)
     current.version += 1
     current.save(
         update_fields=["interpretation", "verdict", "reviewed_at", "reviewed_by", "version"]
@@ -937,7 +939,7 @@ def record_screen(
     if cleaned:
         return store_results(current, cleaned, by=by, source=source, request=request)
     if stored:
-        _interpret(current, stored, request=request)
+        interpret_screen(current, stored, request=request)
         current.save(update_fields=["interpretation", "verdict", "reviewed_at", "reviewed_by"])
     return current
 

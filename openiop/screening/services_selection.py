@@ -107,8 +107,9 @@ _DEFAULTS = tuple(
 )
 
 
-def _policy_from(phases: Sequence[_Phase], admitted_on: date, day: date) -> PhasePolicy:
-    """The phase in force ``day``: the last one whose ``from_day`` has been reached."""
+def policy_from(phases: Sequence[_Phase], admitted_on: date, day: date) -> PhasePolicy:
+    """The phase in force ``day``: the last one whose ``from_day`` has been reached (public
+    so the demo clinic's history applies the same policy as the service)."""
     elapsed = max(0, (day - admitted_on).days)
     ordered = sorted(phases or _DEFAULTS, key=lambda p: p.from_day)
     current = ordered[0]
@@ -124,7 +125,8 @@ def _policy_from(phases: Sequence[_Phase], admitted_on: date, day: date) -> Phas
     )
 
 
-def _phases_of(program_ids: Iterable[int]) -> dict[int, list[_Phase]]:
+def phases_of(program_ids: Iterable[int]) -> dict[int, list[_Phase]]:
+    """Each program's ``ScreeningPhase`` rows, by program id (one query; also the demo's)."""
     found: dict[int, list[_Phase]] = defaultdict(list)
     rows = ScreeningPhase.objects.filter(program_id__in=list(program_ids)).values_list(
         "program_id", "from_day", "label", "per_week", "per_month", "extra_chance"
@@ -138,8 +140,8 @@ def policy_for(enrollment: Enrollment, day: date) -> PhasePolicy:
     """The screening policy of ``enrollment`` on ``day``: the program's phase reached by the
     days since admission (``ScreeningPhase`` rows), or the defaults of ``defaults.py`` when
     the program has none (day 0: 2 a week; day 30: 1 a week; day 90: 2 a month)."""
-    phases = _phases_of([enrollment.program_id]).get(enrollment.program_id, [])
-    return _policy_from(phases, enrollment.admitted_on, day)
+    phases = phases_of([enrollment.program_id]).get(enrollment.program_id, [])
+    return policy_from(phases, enrollment.admitted_on, day)
 
 
 # --- Who ran it ------------------------------------------------------------------------------
@@ -230,7 +232,9 @@ def check_selection_day(site: Site, day: date, *, by: User | None) -> date:
 
 
 @dataclass(frozen=True)
-class _PoolMember:
+class PoolMember:
+    """One patient in a day's selection pool, the input of ``decide`` (the demo builds these)."""
+
     patient_id: int
     enrollment_id: int
     policy: PhasePolicy
@@ -239,7 +243,7 @@ class _PoolMember:
     screens_this_month: int
 
 
-def _build_pool(site: Site, day: date) -> tuple[list[_PoolMember], list[int]]:
+def _build_pool(site: Site, day: date) -> tuple[list[PoolMember], list[int]]:
     """Today's pool (by patient id) and the patients skipped because already screened today.
 
     Five queries whatever the size of the site: active enrollments, the sessions and the
@@ -280,7 +284,7 @@ def _build_pool(site: Site, day: date) -> tuple[list[_PoolMember], list[int]]:
     on_site = [row for row in enrollments if day in days_by_patient.get(row[0], ())]
     if not on_site:
         return [], []
-    phases = _phases_of({row[2] for row in on_site})
+    phases = phases_of({row[2] for row in on_site})
     monday = day - timedelta(days=day.weekday())
     first = day.replace(day=1)
     week_done: dict[int, int] = defaultdict(int)
@@ -309,10 +313,10 @@ def _build_pool(site: Site, day: date) -> tuple[list[_PoolMember], list[int]]:
             skipped.append(patient_id)
             continue
         pool.append(
-            _PoolMember(
+            PoolMember(
                 patient_id=patient_id,
                 enrollment_id=enrollment_id,
-                policy=_policy_from(phases.get(program_id, []), admitted_on, day),
+                policy=policy_from(phases.get(program_id, []), admitted_on, day),
                 on_site_days=frozenset(d for d in days_by_patient[patient_id] if d >= day),
                 screens_this_week=week_done[patient_id],
                 screens_this_month=month_done[patient_id],
@@ -321,11 +325,12 @@ def _build_pool(site: Site, day: date) -> tuple[list[_PoolMember], list[int]]:
     return pool, skipped
 
 
-def _decide(
-    day: date, pool: list[_PoolMember], rng: random.Random | None
+def decide(
+    day: date, pool: list[PoolMember], rng: random.Random | None
 ) -> tuple[list[dict[str, Any]], list[int]]:
-    """Run the pure core, one call per extra chance in the pool (it is a program setting)."""
-    by_chance: dict[float, list[_PoolMember]] = defaultdict(list)
+    """Run the pure core, one call per extra chance in the pool (it is a program setting);
+    public so the demo clinic's history makes exactly the service's decisions."""
+    by_chance: dict[float, list[PoolMember]] = defaultdict(list)
     for member in pool:
         by_chance[member.policy.extra_chance].append(member)
     members = {m.patient_id: m for m in pool}
@@ -385,7 +390,7 @@ def run_selection(
         existing.was_created = False  # type: ignore[attr-defined]
         return existing
     pool, skipped = _build_pool(site, day)
-    decisions, selected = _decide(day, pool, rng)
+    decisions, selected = decide(day, pool, rng)
     label = ran_by_label(by)
     selection = ScreenSelection(
         site=site,
