@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -13,6 +14,8 @@ from openiop.programs.models import LevelOfCare, Program, Track
 from openiop.scheduling.models import DEFAULT_GROUP_CAPACITY, GroupType, Room, Weekday
 
 EDITION_SHORT = {3: "3rd ed.", 4: "4th ed."}
+
+T = TypeVar("T")
 
 
 class DateInput(forms.DateInput):
@@ -46,6 +49,27 @@ def apply_errors(form: forms.Form, exc: ValidationError) -> None:
         target = field if field in form.fields else None
         for error in errors:
             form.add_error(target, error)
+
+
+def run_service(
+    form: forms.Form,
+    call: Callable[[], T],
+    *,
+    errors: Callable[[Any, ValidationError], None] = apply_errors,
+    refusals: tuple[type[Exception], ...] = (),
+) -> T | None:
+    """Call a service for a valid form: its result, or None once the refusal is on the form.
+
+    A ValidationError goes on through ``errors`` (beside its field where it can); any of
+    ``refusals`` becomes an error at the top of the form.
+    """
+    try:
+        return call()
+    except ValidationError as exc:
+        errors(form, exc)
+    except refusals as exc:
+        form.add_error(None, str(exc))
+    return None
 
 
 class LevelOfCareForm(forms.Form):

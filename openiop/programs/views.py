@@ -32,6 +32,7 @@ from openiop.programs.forms import (
     TrackForm,
     apply_errors,
     program_initial,
+    run_service,
 )
 from openiop.programs.models import LevelOfCare, Program, Track
 from openiop.scheduling import series as schedule
@@ -198,16 +199,16 @@ def level_edit_view(request: HttpRequest, level_id: int) -> HttpResponse:
     }
     form = LevelOfCareForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        try:
-            services.update_level_of_care(
+        saved = run_service(
+            form,
+            lambda: services.update_level_of_care(
                 level=level,
                 by=request.user,  # type: ignore[arg-type]
                 request=request,
                 **form.cleaned_data,
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
+            ),
+        )
+        if saved is not None:
             messages.success(request, f"{form.cleaned_data['name']} was updated.")
             return redirect("setup-levels")
     return _form_page(
@@ -248,16 +249,16 @@ def program_create_view(request: HttpRequest) -> HttpResponse:
         request.POST or None, initial={"weekly_hours_min": 9, "weekly_hours_max": 12}
     )
     if request.method == "POST" and form.is_valid():
-        try:
-            program = services.create_program(
+        program = run_service(
+            form,
+            lambda: services.create_program(
                 site=_site(request),
                 by=request.user,  # type: ignore[arg-type]
                 request=request,
                 **form.cleaned_data,
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
+            ),
+        )
+        if program is not None:
             messages.success(request, f"{program.name} was created. Add its tracks next.")
             return redirect("setup-program-detail", program_id=program.pk)
     return _form_page(
@@ -303,16 +304,16 @@ def program_edit_view(request: HttpRequest, program_id: int) -> HttpResponse:
     program = _program(request, program_id)
     form = ProgramForm(request.POST or None, initial=program_initial(program))
     if request.method == "POST" and form.is_valid():
-        try:
-            services.update_program(
+        saved = run_service(
+            form,
+            lambda: services.update_program(
                 program=program,
                 by=request.user,  # type: ignore[arg-type]
                 request=request,
                 **form.cleaned_data,
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
+            ),
+        )
+        if saved is not None:
             messages.success(request, f"{form.cleaned_data['name']} was updated.")
             return redirect("setup-program-detail", program_id=program.pk)
     return _form_page(
@@ -357,16 +358,16 @@ def track_create_view(request: HttpRequest, program_id: int) -> HttpResponse:
     program = _program(request, program_id)
     form = TrackForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            track = services.create_track(
+        track = run_service(
+            form,
+            lambda: services.create_track(
                 program=program,
                 by=request.user,  # type: ignore[arg-type]
                 request=request,
                 **form.cleaned_data,
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
+            ),
+        )
+        if track is not None:
             messages.success(request, f"Track “{track.name}” was added. Add its groups next.")
             return redirect("setup-program-detail", program_id=program.pk)
     return _form_page(
@@ -388,16 +389,16 @@ def track_edit_view(request: HttpRequest, track_id: int) -> HttpResponse:
         request.POST or None, initial={"name": track.name, "description": track.description}
     )
     if request.method == "POST" and form.is_valid():
-        try:
-            services.update_track(
+        saved = run_service(
+            form,
+            lambda: services.update_track(
                 track=track,
                 by=request.user,  # type: ignore[arg-type]
                 request=request,
                 **form.cleaned_data,
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
+            ),
+        )
+        if saved is not None:
             messages.success(request, f"Track “{form.cleaned_data['name']}” was updated.")
             return redirect("setup-program-detail", program_id=track.program_id)
     return _form_page(
@@ -548,19 +549,18 @@ def series_edit_view(request: HttpRequest, series_id: int) -> HttpResponse:
     )
     form = GroupSeriesForm(request.POST or None, site=site, editing=True, initial=initial)
     if request.method == "POST" and form.is_valid():
-        try:
-            change = schedule.update_group_series(
+        change = run_service(
+            form,
+            lambda: schedule.update_group_series(
                 series=series,
                 version=form.cleaned_data["version"] or 0,
                 by=request.user,  # type: ignore[arg-type]
                 request=request,
                 **_series_values(form.cleaned_data),
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        except schedule.StaleSeries as exc:
-            form.add_error(None, str(exc))
-        else:
+            ),
+            refusals=(schedule.StaleSeries,),
+        )
+        if change is not None:
             _report(request, change, "updated")
             return redirect(_back_to(change.series))
     return _form_page(
@@ -587,16 +587,16 @@ def series_end_view(request: HttpRequest, series_id: int) -> HttpResponse:
         request.POST or None, initial={"ends_on": (today - timedelta(days=1)).isoformat()}
     )
     if request.method == "POST" and form.is_valid():
-        try:
-            change = schedule.end_group_series(
+        change = run_service(
+            form,
+            lambda: schedule.end_group_series(
                 series=series,
                 ends_on=form.cleaned_data["ends_on"],
                 by=request.user,  # type: ignore[arg-type]
                 request=request,
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
+            ),
+        )
+        if change is not None:
             _report(request, change, "ended")
             return redirect(_back_to(change.series))
     return _form_page(
@@ -635,15 +635,15 @@ def group_type_list_view(request: HttpRequest) -> HttpResponse:
 def group_type_create_view(request: HttpRequest) -> HttpResponse:
     form = GroupTypeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            group_type = schedule.create_group_type(
+        group_type = run_service(
+            form,
+            lambda: schedule.create_group_type(
                 by=request.user,  # type: ignore[arg-type]
                 request=request,
                 **form.cleaned_data,
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
+            ),
+        )
+        if group_type is not None:
             messages.success(request, f"Group type “{group_type.name}” was added.")
             return redirect("setup-group-types")
     return _form_page(
@@ -671,16 +671,16 @@ def group_type_edit_view(request: HttpRequest, group_type_id: int) -> HttpRespon
         },
     )
     if request.method == "POST" and form.is_valid():
-        try:
-            schedule.update_group_type(
+        saved = run_service(
+            form,
+            lambda: schedule.update_group_type(
                 group_type=group_type,
                 by=request.user,  # type: ignore[arg-type]
                 request=request,
                 **form.cleaned_data,
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
+            ),
+        )
+        if saved is not None:
             messages.success(request, f"Group type “{form.cleaned_data['name']}” was updated.")
             return redirect("setup-group-types")
     return _form_page(
@@ -720,16 +720,16 @@ def _prefixed_running(site: Any) -> Q:
 def room_create_view(request: HttpRequest) -> HttpResponse:
     form = RoomForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            room = schedule.create_room(
+        room = run_service(
+            form,
+            lambda: schedule.create_room(
                 site=_site(request),
                 by=request.user,  # type: ignore[arg-type]
                 request=request,
                 **form.cleaned_data,
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
+            ),
+        )
+        if room is not None:
             messages.success(request, f"{room.name} was added.")
             return redirect("setup-rooms")
     return _form_page(
@@ -752,16 +752,16 @@ def room_edit_view(request: HttpRequest, room_id: int) -> HttpResponse:
         initial={"name": room.name, "capacity": room.capacity, "is_active": room.is_active},
     )
     if request.method == "POST" and form.is_valid():
-        try:
-            schedule.update_room(
+        saved = run_service(
+            form,
+            lambda: schedule.update_room(
                 room=room,
                 by=request.user,  # type: ignore[arg-type]
                 request=request,
                 **form.cleaned_data,
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
+            ),
+        )
+        if saved is not None:
             messages.success(request, f"{form.cleaned_data['name']} was updated.")
             return redirect("setup-rooms")
     return _form_page(

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from openiop.accounts.access import requires
 from openiop.accounts.policy import role_may
-from openiop.programs.forms import apply_errors
+from openiop.programs.forms import run_service
 from openiop.scheduling import curriculum
 from openiop.scheduling.access import get_session_for_user
 from openiop.scheduling.forms_curriculum import CurriculumModuleForm, SessionModuleForm
@@ -53,15 +53,15 @@ def curriculum_list_view(request: HttpRequest) -> HttpResponse:
 def curriculum_create_view(request: HttpRequest) -> HttpResponse:
     form = CurriculumModuleForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            module = curriculum.create_module(
+        module = run_service(
+            form,
+            lambda: curriculum.create_module(
                 by=request.user,  # type: ignore[arg-type]
                 request=request,
                 **form.cleaned_data,
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
+            ),
+        )
+        if module is not None:
             messages.success(request, f"Module “{module.name}” was added to the curriculum.")
             return redirect("setup-curriculum")
     return _form_page(
@@ -88,16 +88,16 @@ def curriculum_edit_view(request: HttpRequest, module_id: int) -> HttpResponse:
         },
     )
     if request.method == "POST" and form.is_valid():
-        try:
-            curriculum.update_module(
+        saved = run_service(
+            form,
+            lambda: curriculum.update_module(
                 module=module,
                 by=request.user,  # type: ignore[arg-type]
                 request=request,
                 **form.cleaned_data,
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
+            ),
+        )
+        if saved is not None:
             messages.success(request, f"Module “{form.cleaned_data['name']}” was updated.")
             return redirect("setup-curriculum")
     return _form_page(

@@ -22,6 +22,7 @@ from openiop.lib.dates import at_local, local_today, zone
 from openiop.patients.access import get_patient_for_user
 from openiop.patients.models import Patient
 from openiop.programs.enrollment import ActiveEnrollmentExists, StaleEnrollment
+from openiop.programs.forms import run_service
 from openiop.programs.models import Enrollment, EnrollmentStatus
 from openiop.scheduling import enrollment as services
 from openiop.scheduling.access import get_session_for_user
@@ -89,8 +90,9 @@ def admit_view(request: HttpRequest, patient_id: int) -> HttpResponse:
         form = AdmissionForm(request.POST, site=site)
         if form.is_valid():
             data = form.cleaned_data
-            try:
-                result = services.admit_patient(
+            result = run_service(
+                form,
+                lambda: services.admit_patient(
                     patient=patient,
                     program=data["program"],
                     track=data["track"],
@@ -102,12 +104,11 @@ def admit_view(request: HttpRequest, patient_id: int) -> HttpResponse:
                     individual_cadence=data["individual_cadence"],
                     by=request.user,  # type: ignore[arg-type]
                     request=request,
-                )
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            except CONFLICTS as exc:
-                form.add_error(None, str(exc))
-            else:
+                ),
+                errors=add_service_errors,
+                refusals=CONFLICTS,
+            )
+            if result is not None:
                 _report(request, f"{patient.display_name} admitted.", result.bookings)
                 return _chart(patient)
         mark_invalid(form)
@@ -150,8 +151,9 @@ def discharge_view(request: HttpRequest, patient_id: int, enrollment_id: int) ->
         form = DischargeForm(request.POST)
         if form.is_valid():
             data = form.cleaned_data
-            try:
-                services.discharge_patient(
+            discharged = run_service(
+                form,
+                lambda: services.discharge_patient(
                     enrollment=enrollment,
                     discharged_on=data["discharged_on"],
                     reason=data["reason"],
@@ -159,12 +161,11 @@ def discharge_view(request: HttpRequest, patient_id: int, enrollment_id: int) ->
                     expected_version=data["version"],
                     by=request.user,  # type: ignore[arg-type]
                     request=request,
-                )
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            except CONFLICTS as exc:
-                form.add_error(None, str(exc))
-            else:
+                ),
+                errors=add_service_errors,
+                refusals=CONFLICTS,
+            )
+            if discharged is not None:
                 messages.success(request, f"{patient.display_name} discharged.")
                 return _chart(patient)
         mark_invalid(form)
@@ -200,8 +201,9 @@ def transfer_view(request: HttpRequest, patient_id: int, enrollment_id: int) -> 
         form = TransferForm(request.POST, site=site)
         if form.is_valid():
             data = form.cleaned_data
-            try:
-                result = services.transfer_patient(
+            result = run_service(
+                form,
+                lambda: services.transfer_patient(
                     enrollment=enrollment,
                     program=data["program"],
                     track=data["track"],
@@ -216,12 +218,11 @@ def transfer_view(request: HttpRequest, patient_id: int, enrollment_id: int) -> 
                     expected_version=data["version"],
                     by=request.user,  # type: ignore[arg-type]
                     request=request,
-                )
-            except ValidationError as exc:
-                add_service_errors(form, exc, {"admitted_on": "on"})
-            except CONFLICTS as exc:
-                form.add_error(None, str(exc))
-            else:
+                ),
+                errors=lambda f, exc: add_service_errors(f, exc, {"admitted_on": "on"}),
+                refusals=CONFLICTS,
+            )
+            if result is not None:
                 label = result.enrollment.get_transfer_kind_display()
                 _report(request, f"{label} recorded.", result.bookings)
                 return _chart(patient)
@@ -264,8 +265,9 @@ def individual_schedule_view(
         form = IndividualScheduleForm(request.POST, site=patient.site)
         if form.is_valid():
             data = form.cleaned_data
-            try:
-                _series, summary = services.schedule_individual_series(
+            scheduled = run_service(
+                form,
+                lambda: services.schedule_individual_series(
                     enrollment=enrollment,
                     weekday=data["weekday"],
                     start_time=data["start_time"],
@@ -273,12 +275,12 @@ def individual_schedule_view(
                     room=data["room"],
                     by=request.user,  # type: ignore[arg-type]
                     request=request,
-                )
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            except CONFLICTS as exc:
-                form.add_error(None, str(exc))
-            else:
+                ),
+                errors=add_service_errors,
+                refusals=CONFLICTS,
+            )
+            if scheduled is not None:
+                _series, summary = scheduled
                 _report(request, "Individual therapy scheduled.", summary)
                 return _chart(patient)
         mark_invalid(form)
@@ -316,8 +318,9 @@ def individual_book_view(request: HttpRequest, patient_id: int) -> HttpResponse:
         form = IndividualSessionForm(request.POST, site=site)
         if form.is_valid():
             data = form.cleaned_data
-            try:
-                session = services.book_individual_session(
+            session = run_service(
+                form,
+                lambda: services.book_individual_session(
                     patient=patient,
                     therapist=data["therapist"],
                     starts_at=at_local(data["day"], data["start_time"], site.time_zone),
@@ -325,12 +328,11 @@ def individual_book_view(request: HttpRequest, patient_id: int) -> HttpResponse:
                     room=data["room"],
                     by=request.user,  # type: ignore[arg-type]
                     request=request,
-                )
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            except CONFLICTS as exc:
-                form.add_error(None, str(exc))
-            else:
+                ),
+                errors=add_service_errors,
+                refusals=CONFLICTS,
+            )
+            if session is not None:
                 when = session.starts_at.astimezone(zone(site.time_zone))
                 messages.success(
                     request,
