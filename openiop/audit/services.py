@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
@@ -24,7 +25,7 @@ def _os_user() -> str:
         return f"uid {os.getuid()}"
 
 
-def record_event(
+def build_event(
     *,
     action: Action | str,
     request: HttpRequest | None = None,
@@ -38,10 +39,9 @@ def record_event(
     outcome: Outcome | str = Outcome.SUCCESS,
     detail: str = "",
 ) -> AuditEvent:
-    """Append one event. Who, where and from which client come from ``request`` when given.
-
-    Without a request or an actor the event comes from an operator command (``openiop
-    adduser`` …); it is attributed to the operating-system account that ran it.
+    """One event, not yet saved. Who, where and from which client come from ``request``
+    when given. Without a request or an actor the event comes from an operator command
+    (``openiop adduser`` …); it is attributed to the operating-system account that ran it.
     """
     fields: dict[str, Any] = {}
     if request is None and actor is None and not actor_username:
@@ -60,7 +60,7 @@ def record_event(
             user_agent=request.headers.get("User-Agent", "")[:300],
             request_id=getattr(request, "request_id", ""),
         )
-    return AuditEvent.objects.create(
+    return AuditEvent(
         occurred_at=timezone.now(),
         actor=actor,
         actor_username=(actor.get_username() if actor is not None else actor_username)[:150],
@@ -74,3 +74,41 @@ def record_event(
         detail=detail[:500],
         **fields,
     )
+
+
+def record_event(
+    *,
+    action: Action | str,
+    request: HttpRequest | None = None,
+    actor: User | None = None,
+    actor_username: str = "",
+    site: Site | None = None,
+    role: str | None = None,
+    object_type: str = "",
+    object_id: object = "",
+    patient_id: int | None = None,
+    outcome: Outcome | str = Outcome.SUCCESS,
+    detail: str = "",
+) -> AuditEvent:
+    """Append one event (see ``build_event``)."""
+    event = build_event(
+        action=action,
+        request=request,
+        actor=actor,
+        actor_username=actor_username,
+        site=site,
+        role=role,
+        object_type=object_type,
+        object_id=object_id,
+        patient_id=patient_id,
+        outcome=outcome,
+        detail=detail,
+    )
+    event.save()
+    return event
+
+
+def record_events(events: Iterable[AuditEvent]) -> None:
+    """Append many events built with ``build_event`` in one INSERT: one per patient of a
+    group or a selection, without a query per patient."""
+    AuditEvent.objects.bulk_create(list(events))

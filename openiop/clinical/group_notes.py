@@ -36,8 +36,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from openiop.audit.models import Action, AuditEvent, Outcome
-from openiop.audit.services import record_event
+from openiop.audit.models import Action
+from openiop.audit.services import build_event, record_event, record_events
 from openiop.clinical.errors import SIGNED_NOTE_MESSAGE, NoteConflict, NotPermitted
 from openiop.clinical.goals import check_goals
 from openiop.clinical.hashing import note_content, sha256_of
@@ -51,7 +51,6 @@ from openiop.clinical.models import (
     NoteKind,
     NoteStatus,
 )
-from openiop.lib.http import client_ip
 from openiop.scheduling.models import (
     ATTENDED_STATUSES,
     SEAT_STATUSES,
@@ -212,18 +211,6 @@ def _goal_ids(value: Any, field: str) -> list[int]:
     return ids
 
 
-def _actor_fields(request: HttpRequest | None) -> dict[str, Any]:
-    if request is None:
-        return {}
-    membership = getattr(request, "membership", None)
-    return {
-        "role": membership.role if membership is not None else "",
-        "ip": client_ip(request),
-        "user_agent": request.headers.get("User-Agent", "")[:300],
-        "request_id": getattr(request, "request_id", ""),
-    }
-
-
 def _audit_patients(
     *,
     request: HttpRequest | None,
@@ -233,31 +220,23 @@ def _audit_patients(
     object_type: str,
     rows: list[tuple[int, str, object]],
 ) -> None:
-    """One audit event per patient (``rows``: patient id, detail, object id) in one INSERT.
-
-    ``record_event`` writes one row per call; signing a twelve-patient group must not cost a
-    query per attendee (issue 4, Speed), so the same rows are built here and bulk-inserted.
-    """
-    if not rows:
-        return
-    now = timezone.now()
-    common = _actor_fields(request)
-    AuditEvent.objects.bulk_create(
-        AuditEvent(
-            occurred_at=now,
+    """One audit event per patient (``rows``: patient id, detail, object id) in one INSERT,
+    so that signing a twelve-patient group costs no query per attendee (issue 4, Speed)."""
+    events = [
+        build_event(
+            request=request,
             actor=user,
-            actor_username=user.get_username()[:150],
-            site_id=note.site_id,
-            action=str(action),
+            action=action,
             object_type=object_type,
-            object_id=str(object_id)[:64],
+            object_id=object_id,
             patient_id=patient_id,
-            outcome=str(Outcome.SUCCESS),
-            detail=detail[:500],
-            **common,
+            detail=detail,
         )
         for patient_id, detail, object_id in rows
-    )
+    ]
+    for event in events:
+        event.site_id = note.site_id  # the note's site, without loading it
+    record_events(events)
 
 
 def _new_entry(note: Note, booking: Booking) -> GroupNoteEntry:

@@ -9,7 +9,6 @@ on the number of attendees.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -17,8 +16,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from openiop.audit.models import Action, AuditEvent
-from openiop.audit.services import record_event
+from openiop.audit.models import Action
+from openiop.audit.services import build_event, record_event, record_events
 from openiop.clinical.errors import NoteConflict, NotPermitted
 from openiop.clinical.hashing import addendum_content, cosignature_content, sha256_of
 from openiop.clinical.models import Addendum, Cosignature, Note, NoteKind
@@ -151,7 +150,7 @@ def _audit_patients(
     object_type: str,
     detail: str,
 ) -> None:
-    """One audit event per patient whose note was written to (two queries in all).
+    """One audit event per patient whose note was written to (one INSERT).
 
     A group note is in no chart: its attendees are audited through their own notes.
     """
@@ -172,24 +171,17 @@ def _audit_patients(
             detail=detail,
         )
         return
-    first_note, first_record = pairs[0]
-    first = record_event(
-        request=request,
-        actor=user,
-        site=notes[0].site,
-        action=action,
-        object_type=object_type,
-        object_id=first_record.pk,
-        patient_id=first_note.patient_id,
-        detail=detail,
+    site = notes[0].site
+    record_events(
+        build_event(
+            request=request,
+            actor=user,
+            site=site,
+            action=action,
+            object_type=object_type,
+            object_id=record.pk,
+            patient_id=target.patient_id,
+            detail=detail,
+        )
+        for target, record in pairs
     )
-    copies = []
-    for target, record in pairs[1:]:
-        event = copy.copy(first)
-        event.pk = None
-        event._state = copy.copy(first._state)
-        event._state.adding = True
-        event.object_id = str(record.pk)
-        event.patient_id = target.patient_id
-        copies.append(event)
-    AuditEvent.objects.bulk_create(copies)

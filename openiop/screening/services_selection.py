@@ -37,10 +37,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from openiop.accounts.models import Site
-from openiop.audit.models import Action, AuditEvent, Outcome
-from openiop.audit.services import record_event
+from openiop.audit.models import Action
+from openiop.audit.services import build_event, record_event, record_events
 from openiop.lib.dates import day_bounds, local_today, zone
-from openiop.lib.http import client_ip
 from openiop.programs.models import Enrollment, EnrollmentStatus
 from openiop.scheduling.models import SEAT_STATUSES, Booking, Session, SessionStatus
 from openiop.screening.defaults import DEFAULT_PHASES
@@ -161,18 +160,6 @@ def ran_by_label(by: User | None) -> str:
     return (by.get_full_name() or by.get_username())[:150]
 
 
-def _actor_fields(request: HttpRequest | None) -> dict[str, Any]:
-    if request is None:
-        return {}
-    membership = getattr(request, "membership", None)
-    return {
-        "role": membership.role if membership is not None else "",
-        "ip": client_ip(request),
-        "user_agent": request.headers.get("User-Agent", "")[:300],
-        "request_id": getattr(request, "request_id", ""),
-    }
-
-
 def _audit_screens(
     *,
     request: HttpRequest | None,
@@ -184,24 +171,17 @@ def _audit_screens(
 ) -> None:
     """One CREATE event per new screen, with its patient, in one INSERT (a 2,000-patient
     site selects hundreds at once; ``record_event`` would cost a query each)."""
-    if not screens:
-        return
-    now = timezone.now()
-    common = _actor_fields(request)
-    username = by.get_username() if by is not None else label
-    AuditEvent.objects.bulk_create(
-        AuditEvent(
-            occurred_at=now,
+    record_events(
+        build_event(
+            request=request,
             actor=by,
-            actor_username=username[:150],
+            actor_username=label,
             site=site,
-            action=str(Action.CREATE),
+            action=Action.CREATE,
             object_type="drug_screen",
-            object_id=str(screen.pk),
+            object_id=screen.pk,
             patient_id=screen.patient_id,
-            outcome=str(Outcome.SUCCESS),
-            detail=detail[:500],
-            **common,
+            detail=detail,
         )
         for screen in screens
     )
