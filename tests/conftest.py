@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import importlib
+from types import ModuleType
 
 import pytest
 from django.apps import apps as django_apps
 from django.db import connection
 
 from openiop.accounts.roles import Role
-from openiop.audit.triggers import install_statements, remove_statements
+from openiop.audit import triggers as audit_triggers
 from openiop.clinical import triggers as clinical_triggers
 from tests.factories import make_site, make_user
 
@@ -59,31 +60,26 @@ def oscar(other_site):
     )
 
 
-def purge_audit_rows() -> None:
-    """Empty the append-only audit table so a transactional test's flush can run.
-
-    Only tests do this: the triggers are dropped, the rows deleted and the triggers restored.
-    """
+def purge_protected_rows(triggers: ModuleType, tables: list[str]) -> None:
+    """Empty tables whose rows the database protects (``triggers``' statements), children
+    first, so that a transactional test's flush can run: the triggers are dropped, the rows
+    deleted and the triggers restored. Only tests do this."""
     vendor = connection.vendor
     with connection.cursor() as cursor:
-        for statement in remove_statements(vendor):
+        for statement in triggers.remove_statements(vendor):
             cursor.execute(statement)
-        cursor.execute("DELETE FROM audit_auditevent")
-        for statement in install_statements(vendor):
+        for table in tables:
+            cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - table names are constants
+        for statement in triggers.install_statements(vendor):
             cursor.execute(statement)
+
+
+def purge_audit_rows() -> None:
+    purge_protected_rows(audit_triggers, [audit_triggers.TABLE])
 
 
 def purge_clinical_rows() -> None:
-    """Empty the clinical tables whose signed or append-only rows the database protects, so
-    that a transactional test's flush (DELETE on SQLite) can run. Tests only."""
-    vendor = connection.vendor
-    with connection.cursor() as cursor:
-        for statement in clinical_triggers.remove_statements(vendor):
-            cursor.execute(statement)
-        for table in clinical_triggers.ALL_TABLES_CHILD_FIRST:
-            cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - table names are constants
-        for statement in clinical_triggers.install_statements(vendor):
-            cursor.execute(statement)
+    purge_protected_rows(clinical_triggers, clinical_triggers.ALL_TABLES_CHILD_FIRST)
 
 
 # Reference data that migrations seed; a transactional test's flush empties these tables.
