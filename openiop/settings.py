@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "openiop.medications",
     "openiop.screening",
     "openiop.clinical",
+    "openiop.measures",
     "openiop.clinic",
     "openiop.api",
 ]

@@ -29,6 +29,11 @@ urlpatterns = [
     path("", include("openiop.screening.urls_screens")),
     path("", include("openiop.screening.urls_settings")),
     path("", include("openiop.medications.urls")),
+    path("", include("openiop.measures.urls_measures")),
+    path("", include("openiop.measures.urls_placement")),
+    path("", include("openiop.measures.urls_reviews")),
+    path("", include("openiop.measures.urls_attention")),
+    path("", include("openiop.measures.urls_outcomes")),
 ]
 
 handler400 = "openiop.errors.bad_request"

@@ -10,6 +10,7 @@ from django.db import connection
 from openiop.accounts.roles import Role
 from openiop.audit import triggers as audit_triggers
 from openiop.clinical import triggers as clinical_triggers
+from openiop.measures import triggers as measures_triggers
 from tests.factories import make_site, make_user
 
 
@@ -74,6 +75,10 @@ def purge_protected_rows(triggers: ModuleType, tables: list[str]) -> None:
             cursor.execute(statement)
 
 
+def purge_measure_rows() -> None:
+    purge_protected_rows(measures_triggers, measures_triggers.ALL_TABLES_CHILD_FIRST)
+
+
 def purge_audit_rows() -> None:
     purge_protected_rows(audit_triggers, [audit_triggers.TABLE])
 
@@ -100,6 +105,7 @@ def reseed_reference_data() -> None:
 def transactional_db(transactional_db):
     reseed_reference_data()
     yield transactional_db
+    purge_measure_rows()
     purge_clinical_rows()
     purge_audit_rows()
 

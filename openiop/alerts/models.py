@@ -18,6 +18,12 @@ from openiop.patients.models import Patient
 class AlertKind(models.TextChoices):
     UNEXPECTED_SCREEN = "unexpected_screen", "Unexpected drug-screen result"
     INJECTION_OVERDUE = "injection_overdue", "Injection overdue"
+    SAFETY = "safety", "Safety: suicide risk"
+    REVIEW_RECOMMENDED = "review_recommended", "Level-of-care review recommended"
+    HOURS_AT_RISK = "hours_at_risk", "Weekly hours at risk"
+    NOTE_UNSIGNED = "note_unsigned", "Note unsigned"
+    PLAN_DUE = "plan_due", "Treatment plan due"
+    PLACEMENT_DUE = "placement_due", "Placement reassessment due"
 
 
 class Severity(models.TextChoices):
@@ -65,6 +71,8 @@ class Alert(models.Model):
         related_name="+",
     )
     resolution = models.TextField(blank=True)
+    # What was done when it was acknowledged; required for safety alerts (issue 6 point 2).
+    acknowledgement = models.TextField(blank=True)
     version = models.PositiveIntegerField(default=1)
 
     class Meta:

@@ -11,15 +11,20 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from openiop.accounts.access import ApiPermissionDenied
 from openiop.api.auth import BearerToken
 from openiop.api.routes_accounts import router as accounts_router
+from openiop.api.routes_alerts import router as alerts_router
 from openiop.api.routes_audit import router as audit_router
 from openiop.api.routes_documents import router as documents_router
 from openiop.api.routes_enrollments import router as enrollments_router
 from openiop.api.routes_hours import router as hours_router
+from openiop.api.routes_measures import router as measures_router
 from openiop.api.routes_medications import router as medications_router
 from openiop.api.routes_notes import router as notes_router
+from openiop.api.routes_outcomes import router as outcomes_router
 from openiop.api.routes_patients import router as patients_router
+from openiop.api.routes_placement import router as placement_router
 from openiop.api.routes_plans import router as plans_router
 from openiop.api.routes_programs import router as programs_router
+from openiop.api.routes_reviews import router as reviews_router
 from openiop.api.routes_scheduling import router as scheduling_router
 from openiop.api.routes_screening import router as screening_router
 
@@ -97,6 +102,11 @@ api.add_router("", plans_router)
 api.add_router("", documents_router)
 api.add_router("", screening_router)
 api.add_router("", medications_router)
+api.add_router("", measures_router)
+api.add_router("", placement_router)
+api.add_router("", reviews_router)
+api.add_router("", alerts_router)
+api.add_router("", outcomes_router)
 
 
 def not_found(request: HttpRequest, rest: str = "") -> JsonResponse:

@@ -1,0 +1,7 @@
+"""reviews over the API."""
+
+# No ``from __future__ import annotations`` here: django-ninja reads the annotations at import.
+
+from ninja import Router
+
+router = Router(tags=["reviews"])
