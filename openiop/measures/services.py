@@ -1,0 +1,268 @@
+"""Recording and striking questionnaire responses, and reading them back.
+
+``record_measure`` is the one way a response is stored (the form, the API and the demo all call
+it): it validates and scores the answers with the registry (``instruments.score``), stores the
+raw answers next to what was computed, audits, raises the safety alert when the registry flags
+one (DOMAIN.md §9: PHQ-9 item 9 above 0, C-SSRS moderate or high) and lets the review engine
+look at the new score. Responses are append-only; a wrong one is struck with a reason.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from openiop.audit.models import Action
+from openiop.audit.services import record_event
+from openiop.clinical.errors import NoteConflict
+from openiop.lib.dates import local_today
+from openiop.measures import instruments, safety
+from openiop.measures.models import (
+    MeasureResponse,
+    MeasureSchedule,
+    MeasureStrike,
+    Occasion,
+    Respondent,
+)
+from openiop.measures.program_settings import settings_for
+from openiop.scheduling.enrollment import active_enrollment_of
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from openiop.accounts.models import User
+    from openiop.patients.models import Patient
+    from openiop.programs.models import Enrollment
+
+STRIKE_REASON_MAX_LENGTH = 500
+
+
+class MeasureConflict(NoteConflict):
+    """The response is already struck (HTTP 409)."""
+
+
+# The review engine (``openiop.measures.engine``) is looked up once; it may not be installed
+# in every checkout of this issue's work, and recording a score must not depend on it.
+_HAS_ENGINE = importlib.util.find_spec("openiop.measures.engine") is not None
+
+
+def answers_mapping(
+    answers: Mapping[int, int | bool | None] | Sequence[int | bool | None],
+) -> dict[int, int | bool]:
+    """Answers keyed by item number. A sequence lists them in item order (item 1 first); a
+    None in it, or a sequence shorter than the instrument, leaves those items unanswered —
+    which is how the C-SSRS skip logic's skipped questions are given (the registry refuses
+    an answer to a skipped question and requires one to an asked question)."""
+    if isinstance(answers, Mapping):
+        clean: dict[int, int | bool] = {}
+        for key, value in answers.items():
+            number = _item_number(key)
+            if value is not None:
+                clean[number] = value
+        return clean
+    if isinstance(answers, str | bytes) or not isinstance(answers, Sequence):
+        raise ValidationError({"answers": "Give the answers as a list in item order."})
+    return {n: value for n, value in enumerate(answers, start=1) if value is not None}
+
+
+def _item_number(key: object) -> int:
+    if isinstance(key, int) and not isinstance(key, bool):
+        return key
+    if isinstance(key, str) and key.isdigit() and len(key) <= 3:
+        return int(key)
+    raise ValidationError({"answers": f"There is no item {key!r}."})
+
+
+def score_answers(
+    *, instrument: str, answers: Mapping[int, int | bool], pcl5_threshold: int
+) -> instruments.Scored:
+    """Score with the registry, turning its errors into field errors (``answers.<item>``)."""
+    try:
+        return instruments.score(instrument, answers, pcl5_threshold=pcl5_threshold)
+    except instruments.UnknownInstrumentError:
+        known = ", ".join(instruments.INSTRUMENT_CODES)
+        raise ValidationError(
+            {"instrument": f"Unknown instrument {instrument!r}; choose one of {known}."}
+        ) from None
+    except instruments.AnswerError as error:
+        key = f"answers.{error.item}" if error.item is not None else "answers"
+        raise ValidationError({key: str(error)}) from None
+
+
+def _check_taken_on(taken_on: date, *, patient: Patient, today: date) -> None:
+    if taken_on > today:
+        raise ValidationError({"taken_on": "The date taken cannot be in the future."})
+    if taken_on < patient.date_of_birth:
+        raise ValidationError({"taken_on": "The date taken is before the patient's birth."})
+
+
+def _infer_occasion(
+    *, patient: Patient, instrument: str, enrollment: Enrollment | None, taken_on: date
+) -> str:
+    """Intake when this is the first (unstruck) response of the instrument in the current
+    episode of care; scheduled when the program gives it every N days; otherwise ad hoc."""
+    if enrollment is None:
+        return Occasion.AD_HOC
+    earlier = MeasureResponse.objects.filter(
+        patient=patient,
+        instrument=instrument,
+        strike__isnull=True,
+        taken_on__gte=enrollment.episode.opened_on,
+        taken_on__lte=taken_on,
+    ).exists()
+    if not earlier:
+        return Occasion.INTAKE
+    periodic = MeasureSchedule.objects.filter(
+        program_id=enrollment.program_id, instrument=instrument, every_days__isnull=False
+    ).exists()
+    return Occasion.PERIODIC if periodic else Occasion.AD_HOC
+
+
+@transaction.atomic
+def record_measure(
+    *,
+    patient: Patient,
+    instrument: str,
+    answers: Mapping[int, int | bool | None] | Sequence[int | bool | None],
+    taken_on: date | None = None,
+    respondent: Respondent | str = Respondent.STAFF,
+    occasion: Occasion | str | None = None,
+    by: User,
+    request: HttpRequest | None = None,
+) -> MeasureResponse:
+    """Score and store one administration of ``instrument`` for ``patient``.
+
+    Bad input raises ValidationError keyed by field: ``instrument``, ``answers.<item>`` (the
+    item at fault), ``taken_on``, ``respondent``, ``occasion``. A safety flag raises the
+    high-severity safety alert before returning.
+    """
+    if not isinstance(instrument, str) or instrument not in instruments.INSTRUMENTS:
+        score_answers(instrument=str(instrument), answers={}, pcl5_threshold=33)
+    if respondent not in Respondent.values:
+        raise ValidationError({"respondent": f"Choose one of {', '.join(Respondent.values)}."})
+    if occasion is not None and occasion not in Occasion.values:
+        raise ValidationError({"occasion": f"Choose one of {', '.join(Occasion.values)}."})
+    today = local_today(patient.site.time_zone)
+    taken_on = taken_on or today
+    _check_taken_on(taken_on, patient=patient, today=today)
+    enrollment = active_enrollment_of(patient)
+    threshold = instruments.PCL5_PROBABLE_PTSD_DEFAULT
+    if enrollment is not None and instrument == instruments.PCL5.code:
+        threshold = settings_for(enrollment.program).pcl5_threshold
+    scored = score_answers(
+        instrument=instrument, answers=answers_mapping(answers), pcl5_threshold=threshold
+    )
+    if occasion is None:
+        occasion = _infer_occasion(
+            patient=patient, instrument=instrument, enrollment=enrollment, taken_on=taken_on
+        )
+    response = MeasureResponse(
+        patient=patient,
+        site=patient.site,
+        enrollment=enrollment,
+        instrument=scored.code,
+        instrument_version=scored.version,
+        answers={str(number): value for number, value in scored.answers},
+        score=scored.total,
+        band=scored.band or "",
+        subscales=dict(scored.subscales),
+        flags=[
+            {
+                "code": str(flag.code),
+                "severity": str(flag.severity),
+                "detail": flag.reason,
+                "item": flag.item,
+            }
+            for flag in scored.flags
+        ],
+        has_safety_flag=scored.has_safety_flag,
+        respondent=str(respondent),
+        occasion=str(occasion),
+        taken_on=taken_on,
+        recorded_by=by,
+        recorded_at=timezone.now(),
+    )
+    response.full_clean()
+    response.save()
+    summary = f"{scored.code} score {scored.total}" if scored.total is not None else scored.code
+    if scored.band:
+        summary += f" ({scored.band})"
+    record_event(
+        request=request,
+        actor=by,
+        site=patient.site,
+        action=Action.CREATE,
+        object_type="measure",
+        object_id=response.pk,
+        patient_id=patient.pk,
+        detail=summary + (", safety flag" if scored.has_safety_flag else ""),
+    )
+    if scored.has_safety_flag:
+        safety.raise_safety_alerts(response, request=request)
+    if _HAS_ENGINE:
+        from openiop.measures import engine
+
+        engine.on_event(patient, trigger="measure", request=request)
+    return response
+
+
+@transaction.atomic
+def strike_measure(
+    *,
+    response: MeasureResponse,
+    reason: str,
+    by: User,
+    request: HttpRequest | None = None,
+) -> MeasureStrike:
+    """Mark ``response`` as entered in error. The reason is required; a response is struck
+    once (a second strike raises ``MeasureConflict``)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why this response is struck."})
+    if len(reason) > STRIKE_REASON_MAX_LENGTH:
+        raise ValidationError(
+            {"reason": f"Keep the reason under {STRIKE_REASON_MAX_LENGTH} characters."}
+        )
+    # Lock the response so two people striking it at once queue; the one-to-one constraint
+    # is the last word.
+    MeasureResponse.objects.select_for_update().filter(pk=response.pk).first()
+    if MeasureStrike.objects.filter(response_id=response.pk).exists():
+        raise MeasureConflict("This response is already struck.")
+    strike = MeasureStrike(response=response, reason=reason, struck_by=by, struck_at=timezone.now())
+    try:
+        with transaction.atomic():
+            strike.save()
+    except IntegrityError:
+        raise MeasureConflict("This response is already struck.") from None
+    record_event(
+        request=request,
+        actor=by,
+        site=response.site,
+        action=Action.UPDATE,
+        object_type="measure",
+        object_id=response.pk,
+        patient_id=response.patient_id,
+        detail=f"struck: {reason}"[:500],
+    )
+    return strike
+
+
+def responses_for(
+    patient: Patient | int, instrument: str | None = None, include_struck: bool = False
+) -> QuerySet[MeasureResponse]:
+    """A patient's responses, newest first, with their strike and who entered them."""
+    queryset = MeasureResponse.objects.filter(patient=patient).select_related(
+        "recorded_by", "strike", "strike__struck_by"
+    )
+    if instrument:
+        queryset = queryset.filter(instrument=instrument)
+    if not include_struck:
+        queryset = queryset.filter(strike__isnull=True)
+    return queryset
