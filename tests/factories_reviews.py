@@ -128,12 +128,8 @@ def plan_with_goals(
         enrollment=enrollment,
         number=number,
         kind=PlanKind.INITIAL if number == 1 else PlanKind.REVIEW,
-        status=PlanStatus.SIGNED,
+        status=PlanStatus.DRAFT,
         author=author,
-        signed_at=timezone.now(),
-        signed_by=author,
-        signer_name="Test Signer",
-        content_sha256="0" * 64,
     )
     problem = PlanProblem.objects.create(plan=plan, statement="Returning cravings")
     for position, status in enumerate(statuses):
@@ -147,6 +143,14 @@ def plan_with_goals(
             target_date=enrollment.admitted_on + timedelta(days=60),
             status=status,
         )
+    # Signed plans are immutable (database trigger): sign once the content is in.
+    TreatmentPlan.objects.filter(pk=plan.pk).update(
+        status=PlanStatus.SIGNED,
+        signed_at=timezone.now(),
+        signed_by=author,
+        signer_name="Test Signer",
+        content_sha256="0" * 64,
+    )
     return plan
 
 
@@ -155,4 +159,3 @@ ALL_MET = [ObjectiveStatus.MET, ObjectiveStatus.MET]
 
 def moment(day: date, site: Site, hour: int = 12) -> datetime:
     return at_local(day, time(hour, 0), site.time_zone)
-
