@@ -29,6 +29,7 @@ from openiop.measures.models import (
     MeasureSchedule,
     MeasureStrike,
     Occasion,
+    ProgramMeasureSettings,
     Respondent,
 )
 from openiop.measures.program_settings import settings_for
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 
     from openiop.accounts.models import User
     from openiop.patients.models import Patient
-    from openiop.programs.models import Enrollment
+    from openiop.programs.models import Enrollment, Program
 
 STRIKE_REASON_MAX_LENGTH = 500
 
@@ -266,3 +267,211 @@ def responses_for(
     if not include_struck:
         queryset = queryset.filter(strike__isnull=True)
     return queryset
+
+
+# --- Program setup: schedules and settings ---------------------------------------------------
+
+EVERY_DAYS_MAX = 365
+
+
+def _clean_schedule(
+    *,
+    program: Program,
+    instrument: str,
+    every_days: int | None,
+    at_intake: bool,
+    at_discharge: bool,
+    schedule: MeasureSchedule | None,
+) -> None:
+    errors: dict[str, str] = {}
+    if instrument not in instruments.INSTRUMENTS:
+        errors["instrument"] = f"Unknown instrument {instrument!r}."
+    if every_days is not None and not 1 <= every_days <= EVERY_DAYS_MAX:
+        errors["every_days"] = f"Give a number of days from 1 to {EVERY_DAYS_MAX}, or leave empty."
+    if not (at_intake or at_discharge or every_days):
+        errors["at_intake"] = "Choose at least one: at intake, every N days or at discharge."
+    if "instrument" not in errors:
+        taken = MeasureSchedule.objects.filter(program=program, instrument=instrument)
+        if schedule is not None:
+            taken = taken.exclude(pk=schedule.pk)
+        if taken.exists():
+            errors["instrument"] = f"{program.name} already has a schedule for {instrument}."
+    if errors:
+        raise ValidationError(errors)
+
+
+def _audit_setup(
+    *,
+    program: Program,
+    object_type: str,
+    object_id: object,
+    detail: str,
+    by: User,
+    request: HttpRequest | None,
+) -> None:
+    record_event(
+        request=request,
+        actor=by,
+        site=program.site,
+        action=Action.UPDATE,
+        object_type=object_type,
+        object_id=object_id,
+        detail=f"{program.name}: {detail}"[:500],
+    )
+
+
+def _describe(schedule: MeasureSchedule) -> str:
+    parts = []
+    if schedule.at_intake:
+        parts.append("at intake")
+    if schedule.every_days:
+        parts.append(f"every {schedule.every_days} days")
+    if schedule.at_discharge:
+        parts.append("at discharge")
+    return f"{schedule.instrument} " + ", ".join(parts)
+
+
+@transaction.atomic
+def save_measure_schedule(
+    *,
+    program: Program,
+    instrument: str,
+    at_intake: bool,
+    every_days: int | None,
+    at_discharge: bool,
+    by: User,
+    schedule: MeasureSchedule | None = None,
+    request: HttpRequest | None = None,
+) -> MeasureSchedule:
+    """Add a schedule for ``instrument`` to ``program`` (or change ``schedule``). One schedule
+    per program and instrument; every_days 1–365 or none; at least one occasion."""
+    if schedule is not None and schedule.program_id != program.pk:
+        raise ValidationError({"instrument": "This schedule belongs to another program."})
+    _clean_schedule(
+        program=program,
+        instrument=instrument,
+        every_days=every_days,
+        at_intake=at_intake,
+        at_discharge=at_discharge,
+        schedule=schedule,
+    )
+    row = schedule or MeasureSchedule(program=program)
+    row.instrument = instrument
+    row.at_intake = at_intake
+    row.every_days = every_days
+    row.at_discharge = at_discharge
+    row.full_clean()
+    try:
+        with transaction.atomic():
+            row.save()
+    except IntegrityError:
+        raise ValidationError(
+            {"instrument": f"{program.name} already has a schedule for {instrument}."}
+        ) from None
+    _audit_setup(
+        program=program,
+        object_type="measure_schedule",
+        object_id=row.pk,
+        detail=("changed " if schedule is not None else "added ") + _describe(row),
+        by=by,
+        request=request,
+    )
+    return row
+
+
+@transaction.atomic
+def remove_measure_schedule(
+    *, schedule: MeasureSchedule, by: User, request: HttpRequest | None = None
+) -> None:
+    """Stop giving an instrument on schedule (responses already entered stay)."""
+    program = schedule.program
+    pk, described = schedule.pk, _describe(schedule)
+    MeasureSchedule.objects.filter(pk=pk).delete()
+    _audit_setup(
+        program=program,
+        object_type="measure_schedule",
+        object_id=pk,
+        detail=f"removed {described}",
+        by=by,
+        request=request,
+    )
+
+
+SETTINGS_MINIMUM: dict[str, int] = {
+    "placement_review_days": 1,
+    "pcl5_threshold": 1,
+    "unexpected_screens": 1,
+    "unexpected_window_days": 1,
+    "missed_weeks": 1,
+    "score_window_days": 1,
+    "craving_rise": 1,
+    "craving_sustain": 1,
+    "safety_window_days": 1,
+    "stable_window_days": 1,
+    "stable_min_screens": 0,
+    "stable_weeks_met": 1,
+    "stable_min_scores": 1,
+}
+SETTINGS_MAXIMUM: dict[str, int] = {"pcl5_threshold": 80}
+SETTINGS_FIELDS = (*SETTINGS_MINIMUM, "require_goals_met")
+NUMBER_MAX = 365
+
+
+class SettingsConflict(NoteConflict):
+    """The settings changed since the form was loaded (HTTP 409)."""
+
+
+@transaction.atomic
+def update_measure_settings(
+    *,
+    program: Program,
+    values: Mapping[str, int | bool],
+    version: int,
+    by: User,
+    request: HttpRequest | None = None,
+) -> ProgramMeasureSettings:
+    """Store the program's measurement-based-care settings. ``version`` is the one the form
+    was loaded with (1 for a program without stored settings); a stale one raises
+    ``SettingsConflict`` and nothing is overwritten. Numbers are whole, at least 1 (the
+    number of negative screens for a step-down at least 0), PCL-5 threshold at most 80."""
+    errors: dict[str, str] = {}
+    for name, minimum in SETTINGS_MINIMUM.items():
+        value = values.get(name)
+        maximum = SETTINGS_MAXIMUM.get(name, NUMBER_MAX)
+        if isinstance(value, bool) or not isinstance(value, int):
+            errors[name] = "Enter a whole number."
+        elif not minimum <= value <= maximum:
+            errors[name] = f"Enter a number from {minimum} to {maximum}."
+    if not isinstance(values.get("require_goals_met"), bool):
+        errors["require_goals_met"] = "Say whether goals must be met."
+    if errors:
+        raise ValidationError(errors)
+    current = ProgramMeasureSettings.objects.select_for_update().filter(program=program).first()
+    stored_version = current.version if current is not None else 1
+    if version != stored_version:
+        raise SettingsConflict(
+            "These settings changed since the page was loaded (someone else saved them). "
+            "Reload the page and enter your change again."
+        )
+    row = current or ProgramMeasureSettings(program=program)
+    changed = [name for name in SETTINGS_FIELDS if getattr(row, name) != values[name]]
+    for name in SETTINGS_FIELDS:
+        setattr(row, name, values[name])
+    row.version += 1
+    row.full_clean()
+    try:
+        with transaction.atomic():
+            row.save()
+    except IntegrityError:  # another first save won the race for the one-to-one row
+        raise SettingsConflict(
+            "These settings changed since the page was loaded. Reload the page."
+        ) from None
+    _audit_setup(
+        program=program,
+        object_type="measure_settings",
+        object_id=row.pk,
+        detail="settings saved" + (f" ({', '.join(changed)})" if changed else ", no change"),
+        by=by,
+        request=request,
+    )
+    return row
