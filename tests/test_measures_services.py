@@ -244,3 +244,12 @@ def test_responses_for_filters_instrument_and_struck(site, tom):
     assert list(responses_for(patient, "PHQ-9")) == [phq_new]
     assert list(responses_for(patient, "PHQ-9", include_struck=True)) == [phq_new, phq_old]
     assert list(responses_for(patient.pk, include_struck=True)) == [phq_new, gad, phq_old]
+
+
+def test_it_lets_the_review_engine_see_the_new_score(site, tom, dana):
+    from openiop.measures.models import LevelReview
+
+    patient, enrollment = enrolled(site, therapist=tom)
+    measure(patient, "PHQ-9", [0] * 8 + [1], by=tom)
+    review = LevelReview.objects.get(enrollment=enrollment)
+    assert (review.direction, review.trigger) == ("step_up", "measure")

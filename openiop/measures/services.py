@@ -9,7 +9,6 @@ look at the new score. Responses are append-only; a wrong one is struck with a r
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING
@@ -23,7 +22,7 @@ from openiop.audit.models import Action
 from openiop.audit.services import record_event
 from openiop.clinical.errors import NoteConflict
 from openiop.lib.dates import local_today
-from openiop.measures import instruments, safety
+from openiop.measures import engine, instruments, safety
 from openiop.measures.models import (
     MeasureResponse,
     MeasureSchedule,
@@ -47,11 +46,6 @@ STRIKE_REASON_MAX_LENGTH = 500
 
 class MeasureConflict(NoteConflict):
     """The response is already struck (HTTP 409)."""
-
-
-# The review engine (``openiop.measures.engine``) is looked up once; it may not be installed
-# in every checkout of this issue's work, and recording a score must not depend on it.
-_HAS_ENGINE = importlib.util.find_spec("openiop.measures.engine") is not None
 
 
 def answers_mapping(
@@ -207,10 +201,8 @@ def record_measure(
     )
     if scored.has_safety_flag:
         safety.raise_safety_alerts(response, request=request)
-    if _HAS_ENGINE:
-        from openiop.measures import engine
-
-        engine.on_event(patient, trigger="measure", request=request)
+    # A new score may change the step-up / step-down signals (DOMAIN.md §10).
+    engine.on_event(patient, trigger="measure", request=request)
     return response
 
 
