@@ -98,6 +98,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "openiop.accounts.context_processors.navigation",
+                "openiop.measures.context_processors.attention_counts",
             ],
         },
     }

@@ -54,7 +54,7 @@ NAVIGATION: list[NavItem] = [
     NavItem("Documentation", "documentation", "notes.view", _DOCUMENT),
     NavItem("Screens today", "screens-today", "screens.today", _FLASK),
     NavItem("Screens and injections", "screens-week", "screens.view", _SYRINGE),
-    NavItem("Alerts", "alerts", "alerts.view", _BELL),
+    NavItem("Attention", "attention", "alerts.view", _BELL),
     NavItem("Patients", "patient-list", "patients.view", _PERSON),
     NavItem("At risk this week", "at-risk", "hours.view", _ALERT),
     NavItem("Census", "census", "hours.view", _BARS),

@@ -1,5 +1,6 @@
-"""URLs of screening settings (under Program setup), the week's screens and injections, and
-the signed-in clinician's alerts."""
+"""URLs of screening settings (under Program setup) and the week's screens and injections.
+
+The alerts list moved to the attention list (``openiop.measures.urls_attention``)."""
 
 from django.urls import path
 
@@ -35,11 +36,4 @@ urlpatterns = [
     ),
     path("setup/screening/validity/", views.validity_view, name="screening-validity"),
     path("screens/week/", views.week_view, name="screens-week"),
-    path("alerts/", views.alerts_view, name="alerts"),
-    path(
-        "alerts/<int:alert_id>/acknowledge/",
-        views.alert_acknowledge_view,
-        name="alert-acknowledge",
-    ),
-    path("alerts/<int:alert_id>/resolve/", views.alert_resolve_view, name="alert-resolve"),
 ]

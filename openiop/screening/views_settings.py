@@ -1,17 +1,16 @@
-"""Screening settings (directors), the week's screens and injections, and the alerts list.
+"""Screening settings (directors) and the week's screens and injections.
 
 - Settings (``screening.manage``): each program's screening phases (the defaults shown when a
   program has none), the panels of test kits and labs with their cutoffs, and the
   specimen-validity bounds with the "(verify)" ones marked. Under Program setup.
 - "Screens and injections" (``screens.view``): screens called today and not yet collected,
   unexpected results awaiting review, injections due or overdue this week.
-- Alerts (``alerts.view``): the signed-in clinician's alerts at this site, to acknowledge and
-  resolve (openiop.alerts.services).
+
+The alerts list that lived here is the attention list now (``openiop.measures.views_attention``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -25,11 +24,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from openiop.accounts.access import requires
 from openiop.accounts.policy import role_may
-from openiop.alerts.models import Alert, AlertState
-from openiop.alerts.services import acknowledge_alert, resolve_alert
 from openiop.audit.models import Action
 from openiop.audit.services import record_event
-from openiop.clinical.errors import NoteConflict, NotPermitted
 from openiop.lib.dates import local_today
 from openiop.medications.schedule import site_label
 from openiop.medications.services import injections_due_for_site
@@ -416,126 +412,4 @@ def week_view(request: HttpRequest) -> HttpResponse:
             "injections": injections,
             "time_zone": site.time_zone,
         },
-    )
-
-
-# --- Alerts ----------------------------------------------------------------------------------
-
-ALERT_VIEWS = {
-    "open": ("Open", [AlertState.OPEN, AlertState.ACKNOWLEDGED]),
-    "resolved": ("Resolved", [AlertState.RESOLVED]),
-}
-ALERT_PAGE_SIZE = 100
-
-
-def _my_alerts(request: HttpRequest) -> Any:
-    return Alert.objects.filter(site=_site(request), assignee=_user(request))
-
-
-def _alerts_page(
-    request: HttpRequest,
-    show: str,
-    *,
-    problem: dict[str, Any] | None = None,
-    status: int = 200,
-) -> HttpResponse:
-    _, states = ALERT_VIEWS[show]
-    mine = _my_alerts(request).filter(state__in=states)
-    if show == "open":
-        rows = mine.select_related("patient").order_by("state", "-created_at", "-id")
-    else:
-        rows = mine.select_related("patient", "resolved_by").order_by("-resolved_at", "-id")
-    alerts = list(rows[:ALERT_PAGE_SIZE])
-    counts = dict(_my_alerts(request).order_by().values_list("state").annotate(n=Count("id")))
-    for alert in alerts:
-        alert.evidence_url = (  # type: ignore[attr-defined]
-            reverse("screen-detail", args=[alert.evidence_id])
-            if alert.evidence_type == "drug_screen"
-            else reverse("patient-chart", args=[alert.patient_id])
-        )
-        if problem and problem["alert_id"] == alert.pk:
-            alert.problem = problem  # type: ignore[attr-defined]
-    shown = sorted({alert.patient_id for alert in alerts})
-    # One event per look at the list, naming the patients it showed.
-    record_event(
-        request=request,
-        site=_site(request),
-        action=Action.VIEW,
-        object_type="alert_list",
-        detail=(f"{show}: patients {','.join(map(str, shown))}" if shown else f"{show}: none")[
-            :1000
-        ],
-    )
-    return render(
-        request,
-        "screening/alerts.html",
-        {
-            "alerts": alerts,
-            "show": show,
-            "open_count": counts.get(AlertState.OPEN, 0) + counts.get(AlertState.ACKNOWLEDGED, 0),
-            "unseen_count": counts.get(AlertState.OPEN, 0),
-            "resolved_count": counts.get(AlertState.RESOLVED, 0),
-            "page_size": ALERT_PAGE_SIZE,
-        },
-        status=status,
-    )
-
-
-@require_GET
-@requires("alerts.view")
-def alerts_view(request: HttpRequest) -> HttpResponse:
-    show = request.GET.get("show", "open")
-    return _alerts_page(request, show if show in ALERT_VIEWS else "open")
-
-
-def _alert_action(
-    request: HttpRequest, alert_id: int, act: Callable[[Alert, int], Alert], done: str
-) -> HttpResponse:
-    alert = get_object_or_404(_my_alerts(request).select_related("patient"), pk=alert_id)
-    try:
-        version = int(request.POST.get("version", ""))
-    except ValueError:
-        version = -1
-    try:
-        act(alert, version)
-    except ValidationError as exc:
-        problem = {"alert_id": alert.pk, "message": " ".join(exc.messages)}
-        problem["resolution"] = request.POST.get("resolution", "")
-        return _alerts_page(request, "open", problem=problem, status=422)
-    except (NoteConflict, NotPermitted) as exc:
-        problem = {"alert_id": alert.pk, "message": str(exc)}
-        problem["resolution"] = request.POST.get("resolution", "")
-        status = 403 if isinstance(exc, NotPermitted) else 409
-        return _alerts_page(request, "open", problem=problem, status=status)
-    messages.success(request, f"{done}: {alert.title} ({alert.patient.display_name}).")
-    return redirect(reverse("alerts") + f"#alert-{alert.pk}")
-
-
-@require_POST
-@requires("alerts.view")
-def alert_acknowledge_view(request: HttpRequest, alert_id: int) -> HttpResponse:
-    return _alert_action(
-        request,
-        alert_id,
-        lambda alert, version: acknowledge_alert(
-            alert, by=_user(request), version=version, request=request
-        ),
-        "Acknowledged",
-    )
-
-
-@require_POST
-@requires("alerts.view")
-def alert_resolve_view(request: HttpRequest, alert_id: int) -> HttpResponse:
-    return _alert_action(
-        request,
-        alert_id,
-        lambda alert, version: resolve_alert(
-            alert,
-            by=_user(request),
-            version=version,
-            resolution=request.POST.get("resolution", ""),
-            request=request,
-        ),
-        "Resolved",
     )
