@@ -1,3 +1,10 @@
-from django.urls import path  # noqa: F401
+from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from openiop.measures import views_outcomes
+
+urlpatterns = [
+    path("outcomes/", views_outcomes.outcomes_view, name="outcomes"),
+    path("outcomes/export.csv", views_outcomes.outcomes_csv_view, name="outcomes-csv"),
+]
