@@ -415,3 +415,104 @@ def test_property_cssrs_high_iff_q4_q5_or_recent_q6(answers: dict[int, int]) -> 
     assert (scored.band == "high") is high
     assert scored.has_safety_flag is (scored.band in ("moderate", "high"))
     assert (scored.band == "none") is (not any(answers.values()))
+
+
+# ---- gaps: scales without bands, subscale ranges, skip logic with yes/no, wording ----
+
+
+@pytest.mark.parametrize("rating", [0, 1, 5, 9, 10])
+def test_craving_is_its_own_total_without_a_band(rating: int) -> None:
+    scored = score("CRAVING", {1: rating})
+    assert (scored.total, scored.band, scored.subscales, scored.flags) == (rating, None, {}, ())
+
+
+def test_bam_subscales_span_0_to_12_and_0_to_24() -> None:
+    lowest = score("BAM", bam_answers())
+    assert lowest.subscales == {"use": 0, "risk": 0, "protective": 0}
+    highest = score("BAM", dict.fromkeys(range(1, 18), 4))
+    assert highest.subscales == {"use": 12, "risk": 24, "protective": 24}
+
+
+@pytest.mark.parametrize(
+    ("item", "subscale"),
+    [(4, "use"), (5, "use"), (6, "use"), (1, "risk"), (2, "risk"), (3, "risk"), (8, "risk"),
+     (11, "risk"), (15, "risk"), (9, "protective"), (10, "protective"), (12, "protective"),
+     (13, "protective"), (14, "protective"), (16, "protective")],
+)  # fmt: skip
+def test_each_bam_item_counts_in_exactly_its_subscale(item: int, subscale: str) -> None:
+    scored = score("BAM", bam_answers(**{f"i{item}": 4}))
+    expected = {"use": 0, "risk": 0, "protective": 0, subscale: 4}
+    assert scored.subscales == expected
+
+
+def test_pcl5_clusters_add_up_to_the_total_at_the_top() -> None:
+    scored = score("PCL-5", dict.fromkeys(range(1, 21), 4))
+    assert scored.subscales == {"B": 20, "C": 8, "D": 28, "E": 24}
+    assert (scored.total, scored.band) == (80, "probable PTSD")
+
+
+@pytest.mark.parametrize(
+    ("answers", "band"),
+    [
+        ({1: True, 2: True, 3: False, 4: False, 5: False, 6: 0}, "low"),
+        ({1: False, 2: True, 3: False, 4: True, 5: False, 6: 0}, "high"),
+        ({1: True, 2: False, 6: 1}, "moderate"),
+    ],
+)
+def test_a_yes_to_cssrs_q2_given_as_true_opens_q3_to_q5(answers: dict, band: str) -> None:
+    assert score("C-SSRS", answers).band == band
+
+
+def test_cssrs_q2_given_as_false_closes_q3_to_q5() -> None:
+    with pytest.raises(AnswerError, match="C-SSRS item 4: must be left unanswered") as caught:
+        score("C-SSRS", {1: True, 2: False, 4: False, 6: 0})
+    assert caught.value.item == 4
+
+
+def test_audit_items_9_and_10_score_0_2_or_4() -> None:
+    audit = get_instrument("AUDIT")
+    for number in (9, 10):
+        assert [(o.value, o.label) for o in audit.item(number).options] == [
+            (0, "No"),
+            (2, "Yes, but not in the last year"),
+            (4, "Yes, during the last year"),
+        ]
+    answers = {**dict.fromkeys(range(1, 11), 0), 9: 2, 10: 4}
+    assert score("AUDIT", answers).total == 6
+
+
+# The wording checked against published copies (docs/measures-api.md says where from).
+@pytest.mark.parametrize(
+    ("code", "number", "text"),
+    [
+        ("PHQ-9", 1, "Little interest or pleasure in doing things"),
+        (
+            "PHQ-9",
+            9,
+            "Thoughts that you would be better off dead or of hurting yourself in some way",
+        ),
+        ("GAD-7", 1, "Feeling nervous, anxious or on edge"),
+        ("GAD-7", 7, "Feeling afraid as if something awful might happen"),
+        ("AUDIT", 3, "How often do you have six or more drinks on one occasion?"),
+        ("PCL-5", 17, 'Being "superalert" or watchful or on guard?'),
+        ("PCL-5", 20, "Trouble falling or staying asleep?"),
+    ],
+)
+def test_it_ships_the_published_wording(code: str, number: int, text: str) -> None:
+    assert get_instrument(code).item(number).text == text
+
+
+def test_it_ships_the_published_answer_labels() -> None:
+    frequency = ["Not at all", "Several days", "More than half the days", "Nearly every day"]
+    for code in ("PHQ-9", "GAD-7"):
+        for item in get_instrument(code).items:
+            assert [o.label for o in item.options] == frequency
+            assert item.values == (0, 1, 2, 3)
+    for item in get_instrument("PCL-5").items:
+        assert [o.label for o in item.options] == [
+            "Not at all", "A little bit", "Moderately", "Quite a bit", "Extremely"
+        ]  # fmt: skip
+    assert [o.label for o in get_instrument("AUDIT").item(1).options] == [
+        "Never", "Monthly or less", "2 to 4 times a month", "2 to 3 times a week",
+        "4 or more times a week",
+    ]  # fmt: skip

@@ -264,13 +264,13 @@ GAD7 = Instrument(
     "problems?",
     items=_items(
         [
-            "Feeling nervous, anxious, or on edge",
+            "Feeling nervous, anxious or on edge",
             "Not being able to stop or control worrying",
             "Worrying too much about different things",
             "Trouble relaxing",
             "Being so restless that it is hard to sit still",
             "Becoming easily annoyed or irritable",
-            "Feeling afraid, as if something awful might happen",
+            "Feeling afraid as if something awful might happen",
         ],
         _FREQUENCY_2W,
     ),
@@ -429,7 +429,7 @@ AUDIT = Instrument(
     code="AUDIT",
     name="Alcohol Use Disorders Identification Test",
     version="WHO 2001",
-    instructions="Answer about your use of alcoholic beverages.",
+    instructions="Questions about your use of alcoholic beverages during this past year.",
     items=(
         Item(
             1,
