@@ -410,7 +410,7 @@ def _review_site(
     return created
 
 
-def _close_ended(
+def close_ended(
     *, site: Site, request: HttpRequest | None, enrollment_ids: Iterable[int] | None = None
 ) -> int:
     """Close the open reviews of ``site`` whose enrollment is no longer active and resolve
@@ -480,7 +480,7 @@ def review_site(
             request=request,
             summary=summary,
         )
-        summary.closed = _close_ended(site=site, request=request)
+        summary.closed = close_ended(site=site, request=request)
     summary.seconds = time.perf_counter() - started
     return summary, created
 

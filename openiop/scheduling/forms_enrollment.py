@@ -151,6 +151,9 @@ class TransferForm(_ProgramTrackForm):
         help_text="Recorded on both enrollments (DOMAIN.md §10: a clinician decides and says why).",
     )
     version = forms.IntegerField(widget=forms.HiddenInput)
+    # The level review this transfer accepts (openiop.measures.services_reviews), if any.
+    review = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    review_version = forms.IntegerField(required=False, widget=forms.HiddenInput)
     field_order = [
         "program",
         "track",

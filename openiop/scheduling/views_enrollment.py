@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from openiop.accounts.access import requires
 from openiop.audit.models import Action
 from openiop.lib.dates import at_local, local_today, zone
+from openiop.measures import services_reviews as reviews
 from openiop.patients.access import get_patient_for_user
 from openiop.patients.models import Patient
 from openiop.programs.enrollment import ActiveEnrollmentExists, StaleEnrollment
@@ -197,13 +198,14 @@ def transfer_view(request: HttpRequest, patient_id: int, enrollment_id: int) -> 
     patient = _patient(request, patient_id, "enrollments.change", "Transfer")
     enrollment = _enrollment(patient, enrollment_id)
     site = patient.site
+    review = None
     if request.method == "POST":
         form = TransferForm(request.POST, site=site)
         if form.is_valid():
             data = form.cleaned_data
-            result = run_service(
-                form,
-                lambda: services.transfer_patient(
+
+            def transfer() -> services.TransferResult:
+                return services.transfer_patient(
                     enrollment=enrollment,
                     program=data["program"],
                     track=data["track"],
@@ -218,9 +220,25 @@ def transfer_view(request: HttpRequest, patient_id: int, enrollment_id: int) -> 
                     expected_version=data["version"],
                     by=request.user,  # type: ignore[arg-type]
                     request=request,
-                ),
+                )
+
+            def transfer_accepting_review() -> services.TransferResult:
+                # A transfer from a level review accepts it in the same transaction.
+                if data["review"] is None:
+                    return transfer()
+                return reviews.transfer_for_review(
+                    reviews.open_review_of(enrollment, data["review"]),
+                    by=request.user,  # type: ignore[arg-type]
+                    version=data["review_version"] or 0,
+                    transfer=transfer,
+                    request=request,
+                ).transfer
+
+            result = run_service(
+                form,
+                transfer_accepting_review,
                 errors=lambda f, exc: add_service_errors(f, exc, {"admitted_on": "on"}),
-                refusals=CONFLICTS,
+                refusals=(*CONFLICTS, reviews.ReviewConflict),
             )
             if result is not None:
                 label = result.enrollment.get_transfer_kind_display()
@@ -237,6 +255,13 @@ def transfer_view(request: HttpRequest, patient_id: int, enrollment_id: int) -> 
             "prescriber": enrollment.prescriber_id,
             "individual_cadence": enrollment.individual_cadence,
         }
+        if request.GET.get("review"):
+            try:
+                review = reviews.open_review_of(enrollment, request.GET["review"])
+            except ValidationError:
+                raise Http404("No such review.") from None
+            initial.update(reviews.transfer_prefill(review))
+            initial["program"] = request.GET.get("program") or initial["program"]
         form = TransferForm(initial=initial, site=site)
         if _is_htmx(request):
             return _track_fragment(request, form)
@@ -244,7 +269,7 @@ def transfer_view(request: HttpRequest, patient_id: int, enrollment_id: int) -> 
     return render(
         request,
         "scheduling/enrollment_transfer.html",
-        {"patient": patient, "enrollment": enrollment, "form": form},
+        {"patient": patient, "enrollment": enrollment, "form": form, "review": review},
         status=status,
     )
 
