@@ -85,6 +85,13 @@ def _severity_rank() -> Case:
     )
 
 
+def ordered_by_urgency(alerts: QuerySet[Alert]) -> QuerySet[Alert]:
+    """High severity first, then the soonest due (undated last), then the oldest."""
+    return alerts.annotate(severity_rank=_severity_rank()).order_by(
+        "severity_rank", F("due_at").asc(nulls_last=True), "created_at", "id"
+    )
+
+
 def alerts_for(
     site: Site,
     *,
@@ -107,11 +114,7 @@ def alerts_for(
     if resolved:
         rows = rows.filter(state=AlertState.RESOLVED).order_by("-resolved_at", "-id")
     else:
-        rows = (
-            rows.filter(state__in=ACTIVE_STATES)
-            .annotate(severity_rank=_severity_rank())
-            .order_by("severity_rank", F("due_at").asc(nulls_last=True), "created_at", "id")
-        )
+        rows = ordered_by_urgency(rows.filter(state__in=ACTIVE_STATES))
     return list(rows[:limit])
 
 
