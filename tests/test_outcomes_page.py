@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, time, timedelta
+from datetime import date, time
 
 import pytest
 import time_machine
@@ -14,56 +14,20 @@ from django.test.utils import CaptureQueriesContext
 from openiop.audit.models import AuditEvent
 from openiop.lib.dates import at_local
 from openiop.measures.models import MeasureResponse, MeasureStrike
-from openiop.programs.models import DischargeReason, EnrollmentStatus, TransferKind
+from openiop.programs.models import EnrollmentStatus, TransferKind
 from tests.factories import sign_in
 from tests.factories_hours import make_attended_session, make_enrollment
-from tests.factories_outcomes import read_screen, scored
+from tests.factories_outcomes import DEC1, TODAY, outcomes_clinic, read_screen, scored
 from tests.factories_patients import make_patient
 from tests.factories_programs import make_program
 
 pytestmark = pytest.mark.django_db
-
-TODAY = date(2026, 3, 4)  # a Wednesday; the default range is 2025-03-05 … 2026-03-04
-DEC1 = date(2025, 12, 1)  # a Monday
 
 
 @pytest.fixture(autouse=True)
 def now(site):
     with time_machine.travel(at_local(TODAY, time(12, 0), site.time_zone), tick=False):
         yield
-
-
-def _clinic(site, tom, copies: int = 1):
-    """``copies`` × (one patient still in treatment who got better, one who completed and got
-    worse), plus a PHP patient. Fictional people."""
-    iop = make_program(site, name="Adult IOP")
-    php = make_program(site, "2.5", name="Adult PHP", weekly_hours_min=20, weekly_hours_max=30)
-    for n in range(copies):
-        better = make_patient(site, first_name=f"Avery{n}", last_name="Improvewell")
-        stay = make_enrollment(better, iop, admitted_on=DEC1, primary_therapist=tom)
-        scored(better, "PHQ-9", 20, on=DEC1 + timedelta(days=1), by=tom, enrollment=stay)
-        scored(better, "PHQ-9", 10, on=date(2026, 1, 15), by=tom, enrollment=stay)
-        scored(better, "GAD-7", 15, on=DEC1 + timedelta(days=1), by=tom, enrollment=stay)
-        scored(better, "GAD-7", 10, on=date(2026, 1, 15), by=tom, enrollment=stay)
-        for day in (23, 25, 27):  # 3 × 180 min in 2026-W09 (Feb 23 – Mar 1): 9 h, the floor
-            make_attended_session(site, tom, better, day=date(2026, 2, day))
-        read_screen(better, enrollment=stay, on=date(2026, 2, 10), verdict="expected")
-
-        worse = make_patient(site, first_name=f"Blake{n}", last_name="Worsewell")
-        left = make_enrollment(
-            worse,
-            iop,
-            admitted_on=DEC1,
-            discharged_on=date(2026, 1, 12),
-            discharge_reason=DischargeReason.COMPLETED,
-        )
-        scored(worse, "PHQ-9", 10, on=DEC1, by=tom, enrollment=left)
-        scored(worse, "PHQ-9", 12, on=date(2026, 1, 5), by=tom, enrollment=left)
-        read_screen(worse, enrollment=left, on=date(2026, 1, 6), verdict="unexpected")
-        read_screen(worse, enrollment=left, on=date(2026, 1, 7), verdict="", status="selected")
-    php_patient = make_patient(site, first_name="Casey", last_name="Partialday")
-    make_enrollment(php_patient, php, admitted_on=date(2026, 2, 2))
-    return iop, php
 
 
 def _csv(client, query: str = "") -> dict[str, dict[str, str]]:
@@ -75,7 +39,7 @@ def _csv(client, query: str = "") -> dict[str, dict[str, str]]:
 
 
 def test_it_shows_the_figures_without_naming_anyone(client, site, tom):
-    _clinic(site, tom)
+    outcomes_clinic(site, tom)
     sign_in(client, tom, site=site)
     response = client.get("/outcomes/")
     assert response.status_code == 200
@@ -92,7 +56,7 @@ def test_it_shows_the_figures_without_naming_anyone(client, site, tom):
 
 
 def test_the_csv_has_one_row_per_measure_with_n_value_and_definition(client, site, tom):
-    _clinic(site, tom)
+    outcomes_clinic(site, tom)
     sign_in(client, tom, site=site)
     rows = _csv(client)
     assert rows["phq9_mean_change"]["n"] == "2"
@@ -119,7 +83,7 @@ def test_the_csv_has_one_row_per_measure_with_n_value_and_definition(client, sit
 
 
 def test_it_filters_by_program_and_range(client, site, tom):
-    iop, php = _clinic(site, tom)
+    iop, php = outcomes_clinic(site, tom)
     sign_in(client, tom, site=site)
     rows = _csv(client, f"?program={php.pk}")
     assert rows["retention_30"]["n"] == "1"
@@ -133,7 +97,7 @@ def test_it_filters_by_program_and_range(client, site, tom):
 
 
 def test_a_struck_score_leaves_the_report(client, site, tom):
-    _clinic(site, tom)
+    outcomes_clinic(site, tom)
     wrong = MeasureResponse.objects.get(instrument="GAD-7", score=10)
     MeasureStrike.objects.create(
         response=wrong, reason="wrong patient", struck_by=tom, struck_at=wrong.recorded_at
@@ -170,7 +134,7 @@ def test_a_step_down_transfer_counts_as_completed_and_keeps_the_patient_retained
 
 
 def test_it_audits_the_page_and_the_export(client, site, tom):
-    iop, _ = _clinic(site, tom)
+    iop, _ = outcomes_clinic(site, tom)
     sign_in(client, tom, site=site)
     client.get(f"/outcomes/?program={iop.pk}&start=2025-06-01&end=2026-02-28")
     event = AuditEvent.objects.filter(object_type="outcomes_report").latest("pk")
@@ -215,7 +179,7 @@ def test_a_program_of_another_site_is_not_a_choice(client, site, tom, other_site
 
 
 def test_another_sites_patients_are_not_counted(client, site, tom, oscar, other_site):
-    _clinic(site, tom)
+    outcomes_clinic(site, tom)
     sign_in(client, oscar, site=other_site)
     rows = _csv(client)
     assert rows["retention_30"]["n"] == "0"
@@ -238,7 +202,7 @@ def test_an_empty_site_shows_empty_states(client, site, tom):
 
 def test_the_query_count_does_not_grow_with_the_organization(client, site, tom):
     sign_in(client, tom, site=site)
-    _clinic(site, tom, copies=1)
+    outcomes_clinic(site, tom, copies=1)
     with CaptureQueriesContext(connection) as small:
         assert client.get("/outcomes/").status_code == 200
     evening = make_program(site, name="Evening IOP")
