@@ -12,6 +12,7 @@ from django.utils import timezone
 from openiop.alerts.models import Alert
 from openiop.audit.models import AuditEvent
 from openiop.measures.models import (
+    LevelReview,
     MeasureResponse,
     MeasureStrike,
     Occasion,
@@ -19,10 +20,14 @@ from openiop.measures.models import (
     Respondent,
 )
 from openiop.measures.services import (
+    SETTINGS_MINIMUM,
     MeasureConflict,
+    SettingsConflict,
     record_measure,
     responses_for,
+    save_measure_schedule,
     strike_measure,
+    update_measure_settings,
 )
 from tests.factories_measures import (
     GAD7_MODERATE,
@@ -33,6 +38,7 @@ from tests.factories_measures import (
     strike,
 )
 from tests.factories_patients import make_patient
+from tests.factories_programs import make_program
 
 pytestmark = pytest.mark.django_db
 
@@ -247,9 +253,83 @@ def test_responses_for_filters_instrument_and_struck(site, tom):
 
 
 def test_it_lets_the_review_engine_see_the_new_score(site, tom, dana):
-    from openiop.measures.models import LevelReview
-
     patient, enrollment = enrolled(site, therapist=tom)
     measure(patient, "PHQ-9", [0] * 8 + [1], by=tom)
     review = LevelReview.objects.get(enrollment=enrollment)
     assert (review.direction, review.trigger) == ("step_up", "measure")
+
+
+# --- program setup services ------------------------------------------------------------------
+
+
+def _settings_values(**overrides):
+    values = dict.fromkeys(SETTINGS_MINIMUM, 5)
+    values["require_goals_met"] = True
+    values.update(overrides)
+    return values
+
+
+def test_settings_refuse_a_second_first_save_with_the_same_version(site, dana):
+
+    program = make_program(site)
+    first = update_measure_settings(program=program, values=_settings_values(), version=1, by=dana)
+    assert first.version == 2
+    with pytest.raises(SettingsConflict):
+        update_measure_settings(
+            program=program, values=_settings_values(missed_weeks=9), version=1, by=dana
+        )
+    first.refresh_from_db()
+    assert first.missed_weeks == 5
+    event = AuditEvent.objects.get(object_type="measure_settings")
+    assert event.patient_id is None
+    assert "missed_weeks" in event.detail
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"pcl5_threshold": 0}, "pcl5_threshold"),
+        ({"pcl5_threshold": 81}, "pcl5_threshold"),
+        ({"stable_min_screens": -1}, "stable_min_screens"),
+        ({"missed_weeks": True}, "missed_weeks"),
+        ({"craving_rise": "2"}, "craving_rise"),
+        ({"require_goals_met": 1}, "require_goals_met"),
+        ({"score_window_days": 366}, "score_window_days"),
+    ],
+)
+def test_settings_refuse_bad_values_naming_the_field(site, dana, overrides, field):
+
+    program = make_program(site)
+    with pytest.raises(ValidationError) as caught:
+        update_measure_settings(
+            program=program, values=_settings_values(**overrides), version=1, by=dana
+        )
+    assert list(caught.value.message_dict) == [field]
+    assert not ProgramMeasureSettings.objects.exists()
+
+
+def test_settings_accept_zero_negative_screens_for_step_down(site, dana):
+
+    program = make_program(site)
+    saved = update_measure_settings(
+        program=program, values=_settings_values(stable_min_screens=0), version=1, by=dana
+    )
+    assert saved.stable_min_screens == 0
+
+
+def test_a_schedule_cannot_be_moved_to_another_program(site, dana):
+
+    one, two = make_program(site, name="One"), make_program(site, name="Two")
+    row = schedule(one, "PHQ-9")
+    with pytest.raises(ValidationError):
+        save_measure_schedule(
+            program=two,
+            instrument="PHQ-9",
+            at_intake=True,
+            every_days=None,
+            at_discharge=False,
+            schedule=row,
+            by=dana,
+        )
+    row.refresh_from_db()
+    assert row.program == one
