@@ -496,3 +496,19 @@ def test_a_patient_without_enrollment_has_no_due_items(signed_tom, site, tom):
     body = signed_tom.get(reverse("patient-chart", args=[loner.pk])).content.decode()
     assert 'data-testid="chart-measures-empty"' in body
     assert not Alert.objects.exists()
+
+
+def test_cssrs_errors_name_every_item_at_fault_at_once(signed_tom, pat):
+    data = {"instrument": "C-SSRS", "taken_on": "2026-03-19", "respondent": "staff"}
+    data.update({"item_1": "1", "item_2": "1"})
+    body = signed_tom.post(reverse("measure-new", args=[pat.pk]), data).content.decode()
+    for item in (3, 4, 5, 6):
+        assert f'id="item-{item}-error"' in body
+    assert "Answer item 3: it is asked because of item 2." in body
+    data = {"instrument": "C-SSRS", "taken_on": "2026-03-19", "respondent": "staff"}
+    data.update({"item_1": "0", "item_2": "0", "item_4": "1", "item_5": "0"})
+    body = signed_tom.post(reverse("measure-new", args=[pat.pk]), data).content.decode()
+    assert "Leave item 4 blank: the answer to item 2 skips it." in body
+    assert "Leave item 5 blank" in body
+    assert 'id="item-6-error"' in body
+    assert not MeasureResponse.objects.exists()

@@ -46,13 +46,30 @@ class AdministerForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        # Every unconditional question at once (the registry stops at the first one); the
-        # questions the skip logic opens are checked by the registry with the gate's answer.
+        # Every item at fault at once (the registry, which has the last word, stops at the
+        # first one): blank questions that are asked, and answers to questions the skip logic
+        # leaves out given the gate's answer.
         for item in self.instrument.items:
             name = item_field(item.number)
-            missing = data.get(name) in (None, "") and name not in self.errors
-            if item.required and item.asked_if is None and missing:
-                self.add_error(name, f"Answer item {item.number}.")
+            if name in self.errors:
+                continue
+            blank = data.get(name) in (None, "")
+            if item.asked_if is None:
+                if item.required and blank:
+                    self.add_error(name, f"Answer item {item.number}.")
+                continue
+            gate, opening = item.asked_if
+            gate_value = data.get(item_field(gate))
+            if gate_value in (None, ""):
+                continue
+            if gate_value in opening and item.required and blank:
+                self.add_error(
+                    name, f"Answer item {item.number}: it is asked because of item {gate}."
+                )
+            elif gate_value not in opening and not blank:
+                self.add_error(
+                    name, f"Leave item {item.number} blank: the answer to item {gate} skips it."
+                )
         return data
 
     def answers(self) -> dict[int, int]:
