@@ -139,7 +139,8 @@ def test_a_plan_review_escalates_from_due_to_overdue(site, program, tom, frozen)
     sweep_site(site)
     alert = Alert.objects.get(kind=AlertKind.PLAN_DUE)
     assert (alert.evidence_type, alert.evidence_id) == ("plan", plan.pk)
-    assert alert.severity == Severity.MEDIUM and "due in 3 days" in alert.title
+    assert alert.severity == Severity.MEDIUM
+    assert alert.title == "Treatment plan review due Mar 7, 2026"
     frozen.shift(timedelta(days=5))
     result = sweep_site(site)
     assert result.escalated == 1

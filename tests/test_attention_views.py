@@ -90,7 +90,7 @@ def test_it_lists_only_my_active_alerts_at_this_site(therapist, site, other_site
     assert "Alex Alerted" not in resolved
 
 
-def test_it_sorts_high_severity_first_then_due_time_then_age(therapist, site, tom):
+def test_it_sorts_safety_first_then_high_severity_then_due_time_then_age(therapist, site, tom):
     now = timezone.now()
     low = make_alert(site, tom, severity=Severity.LOW, evidence_id=1)
     medium_late = make_alert(
@@ -102,8 +102,9 @@ def test_it_sorts_high_severity_first_then_due_time_then_age(therapist, site, to
     high_new = make_alert(site, tom, evidence_id=4, created_at=now)
     high_old = make_alert(site, tom, evidence_id=5, created_at=now - timedelta(days=1))
     medium_undated = make_alert(site, tom, severity=Severity.MEDIUM, evidence_id=6)
+    safety = make_alert(site, tom, kind=AlertKind.SAFETY, evidence_type="measure", created_at=now)
     html = therapist.get(reverse("attention")).content.decode()
-    order = [high_old, high_new, medium_soon, medium_late, medium_undated, low]
+    order = [safety, high_old, high_new, medium_soon, medium_late, medium_undated, low]
     positions = [html.index(f'id="alert-{alert.pk}"') for alert in order]
     assert positions == sorted(positions)
 

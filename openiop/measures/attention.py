@@ -86,9 +86,13 @@ def _severity_rank() -> Case:
 
 
 def ordered_by_urgency(alerts: QuerySet[Alert]) -> QuerySet[Alert]:
-    """High severity first, then the soonest due (undated last), then the oldest."""
-    return alerts.annotate(severity_rank=_severity_rank()).order_by(
-        "severity_rank", F("due_at").asc(nulls_last=True), "created_at", "id"
+    """Safety alerts on top (issue 6 point 2), then high severity first, then the soonest
+    due (undated last), then the oldest."""
+    is_safety = Case(
+        When(kind=AlertKind.SAFETY, then=Value(0)), default=Value(1), output_field=IntegerField()
+    )
+    return alerts.annotate(safety_rank=is_safety, severity_rank=_severity_rank()).order_by(
+        "safety_rank", "severity_rank", F("due_at").asc(nulls_last=True), "created_at", "id"
     )
 
 
@@ -348,8 +352,9 @@ def wanted_plans(site: Site, *, today: date) -> list[Wanted]:
                 evidence_id=evidence[1],
                 assignee_id=enrollment.primary_therapist_id,  # type: ignore[arg-type]
                 patient_id=item.patient.pk,
-                title=f"{what} {'overdue' if overdue else 'due'}: {item.label.lower()}",
-                detail=f"{what} due on {item.due_on:%b} {item.due_on.day}, {item.due_on.year}."
+                # Not "due in 3 days": the title is stored and must stay true as days pass.
+                title=f"{what} due {item.due_on:%b} {item.due_on.day}, {item.due_on.year}",
+                detail=f"{what} due by the end of {item.due_on:%A %b} {item.due_on.day}."
                 + (" A draft is under way." if item.has_draft else ""),
                 due_at=_end_of_day(item.due_on, site.time_zone),
             )
