@@ -3,6 +3,7 @@ whole-number edges, dates spread across the plot, and the table that repeats the
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, timedelta
 
 import pytest
@@ -31,8 +32,11 @@ def test_it_places_values_on_the_scale() -> None:
     low, high = chart.series[0].points
     assert low.y == chart.baseline == charts.TOP + charts.PLOT_H
     assert high.y == charts.TOP
-    assert chart.ticks[0].value == 0 and chart.ticks[-1].value == 27
-    assert chart.ticks[-1].y == charts.TOP
+    # 27 would print over 25: the scale's ticks stop at 25
+    assert [t.value for t in chart.ticks] == [0, 5, 10, 15, 20, 25]
+    bam = line_chart(key="b", title="", description="", y_label="", y_max=24, series=[])
+    assert [t.value for t in bam.ticks] == [0, 5, 10, 15, 20, 24]
+    assert bam.ticks[-1].y == charts.TOP
 
 
 def test_it_spreads_dates_across_the_plot_in_date_order() -> None:
@@ -117,6 +121,7 @@ def test_it_lists_several_series_one_row_per_date() -> None:
     assert [s.marker for s in chart.series] == ["circle", "square", "diamond"]
     assert len({s.colour for s in chart.series}) == 3
     assert chart.point_count == 5
+    assert chart.latest is None  # no single headline number for several series
 
 
 def test_it_labels_at_most_seven_dates_including_the_first_and_last() -> None:
@@ -136,3 +141,13 @@ def test_it_refuses_a_value_off_the_scale(value: int) -> None:
 def test_it_refuses_an_empty_scale() -> None:
     with pytest.raises(ValueError, match="y_max"):
         line_chart(key="x", title="", description="", y_label="", y_max=0, series=[])
+
+
+def test_it_drops_date_labels_that_would_overlap_but_keeps_the_newest() -> None:
+    chart = phq9((0, 5, "mild"), (1, 5, "mild"), (2, 5, "mild"), (60, 5, "mild"))
+    days = [label.day for label in chart.date_labels]
+    assert days[0] == D0 and days[-1] == D0 + timedelta(days=60)
+    xs = [label.x for label in chart.date_labels]
+    assert all(b - a >= charts.MIN_LABEL_GAP for a, b in itertools.pairwise(xs))
+    close = phq9((0, 5, "mild"), (59, 5, "mild"), (60, 5, "mild"))
+    assert [label.day for label in close.date_labels] == [D0, D0 + timedelta(days=60)]

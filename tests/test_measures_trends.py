@@ -252,3 +252,22 @@ def test_the_banner_costs_one_query_whatever_the_alerts(rf, case, tom, dana, sit
     make_user("dora", site=site, role=Role.DIRECTOR)
     measure(case, "C-SSRS", [1, 1, 1, 1, 1, 2], by=tom, taken_on=today)
     assert count() == (1, 7)
+
+
+def test_acknowledging_from_the_banner_returns_to_the_chart_without_it(
+    client, case, tom, dana, today
+):
+    response = measure(case, "PHQ-9", PHQ9_ITEM9, by=tom, taken_on=today)
+    chart(client, tom, case)
+    mine = Alert.objects.get(assignee=tom, kind=AlertKind.SAFETY, evidence_id=response.pk)
+    url = f"/alerts/{mine.pk}/acknowledge/"
+    chart_url = f"/patients/{case.pk}/"
+    refused = client.post(url, {"version": mine.version, "next": chart_url, "action": " "})
+    assert refused.status_code == 422
+    assert 'data-testid="safety-banner"' in chart(client, tom, case)
+    done = client.post(
+        url, {"version": mine.version, "next": chart_url, "action": "Called the patient back."}
+    )
+    assert (done.status_code, done["Location"]) == (302, chart_url)
+    assert 'data-testid="safety-banner"' not in chart(client, tom, case)
+    assert 'data-testid="safety-banner"' not in chart(client, dana, case)

@@ -13,15 +13,16 @@ from datetime import date
 
 from openiop.measures.instruments import Band
 
-WIDTH = 720
-HEIGHT = 240
-LEFT = 40
-RIGHT = 16
-TOP = 12
-BOTTOM = 34
+WIDTH = 560
+HEIGHT = 250
+LEFT = 34
+RIGHT = 12
+TOP = 10
+BOTTOM = 30
 PLOT_W = WIDTH - LEFT - RIGHT
 PLOT_H = HEIGHT - TOP - BOTTOM
 MAX_DATE_LABELS = 7
+MIN_LABEL_GAP = 56  # user units between two date labels ("Nov 26" is about 45)
 
 # Light to strong, one per band from the lowest scores up; the last is reused if a scale
 # ever had more bands.
@@ -144,8 +145,8 @@ class LineChart:
 
     @property
     def latest(self) -> Point | None:
-        """The newest point of the first series (the headline number), if any."""
-        points = self.series[0].points if self.series else ()
+        """The newest point of a one-series chart (the headline number), if any."""
+        points = self.series[0].points if len(self.series) == 1 else ()
         return points[-1] if points else None
 
 
@@ -190,7 +191,7 @@ def _band_rows(bands: Sequence[Band], y_max: int) -> tuple[BandRow, ...]:
                 y=top,
                 height=round(bottom - top, 1),
                 fill=BAND_FILLS[min(index, len(BAND_FILLS) - 1)],
-                label_y=round(top + 11, 1),
+                label_y=round(top + 13, 1),
             )
         )
     return tuple(rows)
@@ -202,7 +203,19 @@ def _date_labels(days: Sequence[date], first: date, span: int) -> tuple[DateLabe
         last = len(distinct) - 1
         picks = {round(i * last / (MAX_DATE_LABELS - 1)) for i in range(MAX_DATE_LABELS)}
         distinct = [distinct[i] for i in sorted(picks)]
-    return tuple(DateLabel(day, _x(day, first, span)) for day in distinct)
+    labels: list[DateLabel] = []
+    last = len(distinct) - 1
+    for index, day in enumerate(distinct):
+        label = DateLabel(day, _x(day, first, span))
+        # Dates close together would print over each other: keep the earlier one, except
+        # that the newest date always shows (it replaces its neighbour).
+        if labels and label.x - labels[-1].x < MIN_LABEL_GAP:
+            if index != last:
+                continue
+            if len(labels) > 1 or label.x - labels[-1].x < MIN_LABEL_GAP / 2:
+                labels.pop()
+        labels.append(label)
+    return tuple(labels)
 
 
 def line_chart(
@@ -251,7 +264,8 @@ def line_chart(
     )
     step = _tick_step(y_max)
     ticks = [Tick(v, _y(v, y_max)) for v in range(0, y_max + 1, step)]
-    if ticks[-1].value != y_max:
+    # The top of the scale gets its own tick unless it would print over the last one.
+    if y_max - ticks[-1].value >= step / 2:
         ticks.append(Tick(y_max, _y(y_max, y_max)))
     with_bands = bool(bands)
     columns = ["Date"]
@@ -293,7 +307,7 @@ def line_chart(
         ticks=tuple(ticks),
         series=drawn,
         date_labels=_date_labels(days, first, span) if days else (),
-        date_label_y=HEIGHT - BOTTOM + 18,
+        date_label_y=HEIGHT - BOTTOM + 20,
         columns=tuple(columns),
         rows=tuple(rows),
     )
