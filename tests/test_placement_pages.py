@@ -263,3 +263,17 @@ def test_unenrolled_patients_have_no_due_date(signed_in, site):
     assert 'data-testid="chart-placement"' in body
     assert 'data-testid="chart-placement-due"' not in body
     assert 'data-testid="chart-placement-next"' not in body
+
+
+def test_a_residential_code_for_an_indicated_3x_is_not_a_difference(signed_in, enrollment, tom):
+    same = make_placement(enrollment.patient, tom, (3, 0, 0, 0, 0, 0), provided_level="3.7")
+    other = make_placement(
+        enrollment.patient, tom, (0, 0, 0, 2, 0, 0), provided_level="1", reason="Works nights."
+    )
+    body = signed_in.get(f"/patients/{enrollment.patient_id}/placements/").content.decode()
+    same_row = re.search(rf'data-testid="placement-row-{same.pk}">(.+?)</tr>', body, re.S)
+    other_row = re.search(rf'data-testid="placement-row-{other.pk}">(.+?)</tr>', body, re.S)
+    assert "differs" not in same_row.group(1)
+    assert "differs" in other_row.group(1)
+    detail = signed_in.get(f"/placements/{same.pk}/").content.decode()
+    assert "at least <strong>Residential 3.x</strong>" in detail

@@ -154,3 +154,12 @@ def test_the_page_runs_constant_queries(director, program):
     for version in range(1, 6):
         director.post(_url(program), {"rules": _extra_rule_json(), "version": version})
     assert count() == one
+
+
+def test_the_error_is_announced_at_the_top_too(director, program):
+    response = director.post(_url(program), {"rules": "[{", "note": "", "version": 0})
+    body = response.content.decode()
+    top = body.index('data-testid="rules-not-saved"')
+    assert top < body.index('data-testid="rules-table"')
+    assert "not valid JSON" in body[top : body.index("</div>", top)]
+    assert "Residential 3.x" in body  # levels shown with their codes

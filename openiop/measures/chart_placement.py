@@ -19,7 +19,7 @@ from openiop.accounts.policy import role_may
 from openiop.lib.dates import local_today
 from openiop.measures.models import PlacementAssessment, ProgramMeasureSettings
 from openiop.measures.placement import DIMENSION_NAMES, DIMENSIONS, MAX_RATING, RATING_NAMES
-from openiop.measures.services_placement import next_due_on
+from openiop.measures.services_placement import level_differs, next_due_on
 from openiop.patients.models import Patient
 from openiop.programs.models import Enrollment, EnrollmentStatus
 
@@ -132,6 +132,7 @@ def panel(request: HttpRequest, patient: Patient) -> dict[str, Any] | None:
     return {
         "patient": patient,
         "latest": latest,
+        "differs": latest is not None and level_differs(latest),
         "due_on": due_on,
         "overdue": due_on is not None and due_on < today,
         "due_today": due_on is not None and due_on == today,

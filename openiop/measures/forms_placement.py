@@ -14,6 +14,7 @@ from openiop.measures.placement import (
     CRITERION_NAMES,
     DIMENSION_NAMES,
     DIMENSIONS,
+    INDICATED_CODE,
     LEVEL_CODES,
     MAX_RATING,
     RATING_NAMES,
@@ -25,7 +26,7 @@ from openiop.programs.forms import DateInput
 
 ANSWER_CHOICES = [(a.value, a.value.capitalize()) for a in Answer]
 RATING_CHOICES = [(str(n), f"{n} {RATING_NAMES[n]}") for n in range(MAX_RATING + 1)]
-CONTRA_CHOICES = [(c.value, c.label.capitalize()) for c in ContraIndication]
+CONTRA_CHOICES = [(c.value, c.label[:1].upper() + c.label[1:]) for c in ContraIndication]
 
 TIER_NAMES = {
     Tier.OUTPATIENT: "Outpatient",
@@ -42,6 +43,25 @@ CODE_NAMES = {
     (3, "3.x"): "Residential, level to be chosen",
     (4, "3.x"): "Residential, level to be chosen",
 }
+
+
+TIER_SHORT = {
+    Tier.OUTPATIENT: "Outpatient",
+    Tier.IOP: "IOP",
+    Tier.PHP: "PHP",
+    Tier.RESIDENTIAL: "Residential",
+    Tier.INPATIENT: "Inpatient",
+}
+
+
+def tier_label(tier: Tier | str, edition: int | None = None) -> str:
+    """A rule's level in words with its code: "PHP 2.5"; without an edition, the codes of
+    both where they differ ("Outpatient 1 / 1.5")."""
+    tier = tier if isinstance(tier, Tier) else Tier.from_key(tier)
+    if edition is not None:
+        return f"{TIER_SHORT[tier]} {INDICATED_CODE[edition][tier]}"
+    codes = dict.fromkeys(INDICATED_CODE[e][tier] for e in (3, 4))
+    return f"{TIER_SHORT[tier]} {' / '.join(codes)}"
 
 
 def level_name(edition: int, code: str) -> str:

@@ -367,6 +367,15 @@ def _decision_errors(error: PlacementError) -> ValidationError:
     return ValidationError({field: message[:1].upper() + message[1:] + "."})
 
 
+def level_differs(placement: PlacementAssessment) -> bool:
+    """Whether the level provided is of another tier than the one indicated ("3.7" provided
+    for an indicated "3.x" does not differ)."""
+    if not placement.provided_level:
+        return False
+    provided = LEVEL_CODES.get(placement.edition, {}).get(placement.provided_level)
+    return provided != Tier.from_key(placement.indicated_tier)
+
+
 def indication_of(assessment: PlacementAssessment) -> Indication:
     """The stored indication as the core's object (enough for ``record_decision``)."""
     return Indication(assessment.edition, Tier.from_key(assessment.indicated_tier), (), ())

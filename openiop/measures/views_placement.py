@@ -32,6 +32,7 @@ from openiop.measures.forms_placement import (
     RuleTableForm,
     level_name,
     placement_errors,
+    tier_label,
 )
 from openiop.measures.models import PlacementAssessment, PlacementKind, PlacementRuleTable
 from openiop.measures.placement import (
@@ -193,15 +194,19 @@ def _detail_page(
             "indicated_name": level_name(placement.edition, placement.indicated_level),
             "provided_name": level_name(placement.edition, placement.provided_level),
             "fired": [
-                {**row, "deciding": row["rule_id"] in deciding} for row in placement.fired_rules
+                {
+                    **row,
+                    "deciding": row["rule_id"] in deciding,
+                    "level_label": tier_label(row["level"], placement.edition),
+                }
+                for row in placement.fired_rules
             ],
             "ratings": ratings,
             "criteria": criteria,
             "contraindications": contra,
             "chart": ratings_chart(placement),
             "form": form if may_decide and not placement.provided_level else None,
-            "differs": bool(placement.provided_level)
-            and placement.provided_level != placement.indicated_level,
+            "differs": services.level_differs(placement),
             "edition_label": "3rd edition" if placement.edition == 3 else "4th edition",
         },
         status=status,
@@ -265,9 +270,7 @@ def patient_placements_view(request: HttpRequest, patient_id: int) -> HttpRespon
         .order_by("-assessed_on", "-created_at", "-id")[:HISTORY_LIMIT]
     )
     for placement in placements:
-        placement.differs = bool(  # type: ignore[attr-defined]
-            placement.provided_level and placement.provided_level != placement.indicated_level
-        )
+        placement.differs = services.level_differs(placement)  # type: ignore[attr-defined]
     return render(
         request,
         "measures/placement_history.html",
@@ -289,7 +292,7 @@ def _rule_rows(rules: tuple[Rule, ...]) -> list[dict[str, Any]]:
             "id": rule.id,
             "description": rule.description,
             "conditions": [c.describe() for c in rule.conditions],
-            "level": rule.level,
+            "level": tier_label(rule.level),
             "editions": sorted(rule.editions),
         }
         for rule in rules
