@@ -341,6 +341,13 @@ def test_a_stale_table_version_is_a_conflict(enrollment, dana):
         ("[", "not valid JSON"),
         ("{}", "must be a list"),
         ("[]", "at least one rule"),
+        (
+            '[{"id": "ok", "description": "d", "level": "iop",'
+            ' "conditions": [{"kind": "dimension", "dimension": 1, "at_least": 2}]},'
+            ' {"id": "bad", "description": "d", "level": "iop",'
+            ' "conditions": [{"kind": "criterion", "criterion": 2, "answer": "maybe"}]}]',
+            "rule #2: rule bad: answer 'maybe' is not yes, no or unknown",
+        ),
         ('[{"id": "x", "description": "d", "conditions": [], "level": "iop"}]', "rule x"),
         (
             '[{"id": "x", "description": "d", "level": "spa",'

@@ -19,6 +19,7 @@ Bad input raises ``ValidationError`` with a dict keyed by field ("ratings.3", "c
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -58,7 +59,6 @@ from openiop.measures.placement import (
     Tier,
     indicate,
     record_decision,
-    rules_from_json,
     validate_rules,
 )
 from openiop.measures.program_settings import settings_by_program
@@ -99,25 +99,31 @@ def rules_of(table: PlacementRuleTable | None) -> tuple[Rule, ...]:
     return validate_rules(Rule.from_dict(item) for item in table.rules)
 
 
+def _rules_from(data: Any) -> tuple[Rule, ...]:
+    if isinstance(data, str):
+        try:
+            data = json.loads(data)
+        except json.JSONDecodeError as error:
+            raise PlacementError(f"rule table is not valid JSON: {error}") from None
+    if not isinstance(data, list | tuple):
+        raise PlacementError("rule table must be a list of rules")
+    items = []
+    for position, item in enumerate(data, start=1):
+        if isinstance(item, Rule):
+            items.append(item)
+            continue
+        try:
+            items.append(Rule.from_dict(item))
+        except PlacementError as error:
+            raise PlacementError(f"rule #{position}: {error}") from None
+    return validate_rules(items)
+
+
 def parse_rules(rules: str | Sequence[Rule | Mapping[str, Any]]) -> tuple[Rule, ...]:
     """A rule table from JSON text or a list of rules (objects or dicts); ValidationError
     keyed "rules" naming the rule (its position and id) and the field at fault."""
     try:
-        if isinstance(rules, str):
-            parsed = rules_from_json(rules)
-        else:
-            if not isinstance(rules, list | tuple):
-                raise PlacementError("rule table must be a list of rules")
-            items = []
-            for position, item in enumerate(rules, start=1):
-                if isinstance(item, Rule):
-                    items.append(item)
-                    continue
-                try:
-                    items.append(Rule.from_dict(item))
-                except PlacementError as error:
-                    raise PlacementError(f"rule #{position}: {error}") from None
-            parsed = validate_rules(items)
+        parsed = _rules_from(rules)
     except PlacementError as error:
         raise ValidationError({"rules": str(error)}) from None
     if not parsed:
