@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from datetime import date, timedelta
 
 import pytest
 from django.db import transaction
 from django.db.models import Count, F, Q
+from django.utils import timezone
 
 from openiop.accounts.demo import DOWNTOWN, build_demo
 from openiop.clinic.demo import build_demo_clinic
@@ -270,3 +272,65 @@ def test_its_screens_and_medications_tell_a_true_story(clinic):
     states = Counter(Alert.objects.filter(kind="unexpected_screen").values_list("state", flat=True))
     assert states["resolved"] > 5 and 2 <= states["open"] + states["acknowledged"] <= 8
     assert DrugScreen.objects.filter(verdict="unexpected", reviewed_at__isnull=True).count() >= 2
+
+
+def test_it_tells_measurement_based_care_with_a_safety_alert_placements_and_reviews(clinic):
+    from openiop.alerts.models import Alert, AlertKind, AlertState
+    from openiop.measures import instruments
+    from openiop.measures.models import (
+        LevelReview,
+        MeasureResponse,
+        MeasureSchedule,
+        PlacementAssessment,
+        ReviewState,
+    )
+    from openiop.measures.outcomes import Score, pair_for
+
+    active = Enrollment.objects.filter(status="active")
+    assert MeasureSchedule.objects.filter(instrument="PHQ-9", every_days=14).exists()
+    with_phq9 = set(
+        MeasureResponse.objects.filter(instrument="PHQ-9").values_list("patient_id", flat=True)
+    )
+    # Those admitted in the last days have their intake questionnaires still due.
+    settled = active.filter(admitted_on__lt=timezone.localdate() - timedelta(days=3))
+    assert set(settled.values_list("patient_id", flat=True)) <= with_phq9
+    codes = set(MeasureResponse.objects.values_list("instrument", flat=True))
+    assert {"PHQ-9", "GAD-7", "BAM", "CRAVING", "PCL-5", "AUDIT"} <= codes
+    # Every stored score is what the registry computes from the stored answers.
+    for response in MeasureResponse.objects.order_by("pk")[:300]:
+        scored = instruments.score(
+            response.instrument, {int(k): v for k, v in response.answers.items()}
+        )
+        assert (scored.total, scored.band or "") == (response.score, response.band)
+    # Most patients improve from admission to their latest PHQ-9, some do not.
+    changes = []
+    for enrollment in Enrollment.objects.filter(previous__isnull=True):
+        rows = MeasureResponse.objects.filter(patient=enrollment.patient, instrument="PHQ-9")
+        pair = pair_for(
+            [Score(r.taken_on, (r.taken_on, r.recorded_at, r.pk), r.score) for r in rows],
+            admitted_on=enrollment.admitted_on,
+            last_day=date.max,
+        )
+        if pair:
+            changes.append(pair.latest - pair.first)
+    assert len(changes) > 30
+    assert sum(c < 0 for c in changes) > len(changes) / 2
+    assert any(c > 0 for c in changes)
+    # Exactly one PHQ-9 with item 9 above 0, this week, through the service: its alert is
+    # open for the therapist and the director.
+    flagged = MeasureResponse.objects.get(has_safety_flag=True)
+    assert flagged.answers["9"] > 0
+    safety = Alert.objects.filter(kind=AlertKind.SAFETY, patient=flagged.patient)
+    assert set(safety.values_list("state", flat=True)) == {AlertState.OPEN}
+    assignees = set(safety.values_list("assignee__username", flat=True))
+    assert "dana" in assignees and len(assignees) == 2
+    # An intake placement, decided, for everyone in treatment; one override with its reason.
+    placed = PlacementAssessment.objects.filter(kind="intake")
+    assert set(placed.values_list("patient_id", flat=True)) == set(
+        active.values_list("patient_id", flat=True)
+    )
+    assert not PlacementAssessment.objects.filter(provided_level="").exists()
+    (override,) = PlacementAssessment.objects.exclude(provided_reason="")
+    assert (override.indicated_level, override.provided_level) == ("2.5", "2.1")
+    assert LevelReview.objects.filter(state=ReviewState.OPEN).exists()
+    assert Alert.objects.filter(kind=AlertKind.REVIEW_RECOMMENDED, state="open").exists()

@@ -27,6 +27,7 @@ from openiop.audit.models import Action
 from openiop.audit.services import record_event
 from openiop.clinical.demo import build_demo_documentation
 from openiop.lib.dates import IsoWeek, at_local
+from openiop.measures.demo import build_demo_measures
 from openiop.patients.models import MrnSequence, Patient
 from openiop.patients.services import format_mrn
 from openiop.programs.models import (
@@ -404,6 +405,7 @@ def build_demo_clinic(*, rng: random.Random, progress: ProgressFn = _quiet) -> C
     documentation = build_demo_documentation(rng=rng, now=now)
     progress("treatment plans and notes", 6, steps)
     build_demo_screening(rng=rng, now=now)
+    build_demo_measures(rng=rng, now=now)
     progress("drug screens and medications", 7, steps)
     MrnSequence.objects.update_or_create(pk=1, defaults={"last_value": Patient.objects.count()})
     record_event(
