@@ -395,3 +395,37 @@ def test_it_reads_a_site_with_the_same_number_of_queries_for_3_and_12_enrollment
     assert small <= 25
     # The idempotent re-run reads the same inputs and writes nothing.
     assert _site_queries(site, today) == _site_queries(other_site, today)
+
+
+def test_recording_the_third_unexpected_result_raises_the_review(
+    site, tom, django_capture_on_commit_callbacks
+):
+    from openiop.screening.services_screens import record_collection, record_results
+    from tests.factories_screens import collection, make_screen, negatives
+
+    today = today_at(site)
+    patient, enrollment = enrolled(site, therapist=tom, admitted_on=today - timedelta(days=40))
+    _attend(site, tom, patient, today)
+    screen_on(patient, today - timedelta(days=20), unexpected=True)
+    screen_on(patient, today - timedelta(days=10), unexpected=True)
+    screen = make_screen(patient, enrollment=enrollment, reason="for_cause")
+    screen = record_collection(screen, by=tom, data=collection(), version=screen.version)
+    assert not LevelReview.objects.exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        record_results(
+            screen, by=tom, results=negatives(fentanyl="positive"), version=screen.version
+        )
+
+    review = LevelReview.objects.get()
+    assert (review.trigger, _codes(review)) == ("screen", ["unexpected_screens"])
+
+
+def test_an_event_raises_only_a_review_it_brings_evidence_for(site, tom):
+    today = today_at(site)
+    patient, _ = enrolled(site, therapist=tom, admitted_on=today - timedelta(days=40))
+    screen_on(patient, today - timedelta(days=1), unexpected=False)  # hours: none attended
+
+    assert engine.on_event(patient, trigger="screen", today=today) == []
+    assert [r.trigger for r in engine.on_event(patient, trigger="week", today=today)] == ["week"]
+    assert _codes(LevelReview.objects.get()) == ["missed_hours"]

@@ -75,6 +75,17 @@ CRAVING = "CRAVING"
 ENROLLMENT_ENDED = "Enrollment ended"
 TRIGGERS = ("nightly", "measure", "screen", "week", "manual")
 
+# The signals an event brings evidence for: ``on_event`` raises a review only when one of them
+# is among its signals, and leaves the rest (e.g. the hours of a patient whose screen was just
+# read) to the nightly run, so a result does not surface an unrelated review mid-day.
+EVENT_SIGNALS: dict[str, frozenset[str]] = {
+    "screen": frozenset({"unexpected_screens", "screens_negative"}),
+    "measure": frozenset(
+        {"phq9_band_up", "gad7_band_up", "craving_rising", "safety_flag", "scores_stable"}
+    ),
+    "week": frozenset({"missed_hours", "hours_met"}),
+}
+
 _DIRECTION = {
     Recommendation.REVIEW_STEP_UP: ReviewDirection.STEP_UP,
     Recommendation.REVIEW_STEP_DOWN: ReviewDirection.STEP_DOWN,
@@ -295,8 +306,10 @@ def _review_site(
     trigger: str,
     request: HttpRequest | None,
     summary: SiteSummary,
+    related: frozenset[str] | None = None,
 ) -> list[LevelReview]:
-    """Review ``rows`` (enrollments of ``site`` with their weeks) and store what is new."""
+    """Review ``rows`` (enrollments of ``site`` with their weeks) and store what is new;
+    with ``related``, only reviews with one of those signals."""
     days = max(
         (
             max(
@@ -332,6 +345,8 @@ def _review_site(
         result = review(data, policies[enrollment.program_id])
         direction = _DIRECTION.get(result.recommendation)
         if direction is None:
+            continue
+        if related is not None and not any(sig.code in related for sig in result.signals):
             continue
         candidates.append(
             (enrollment, direction, signals_json(result.signals), fingerprint(result.signals))
@@ -513,7 +528,9 @@ def on_event(
 ) -> list[LevelReview]:
     """Review the patient's active enrollment now (a new score, screen result or closed week)
     and return the reviews raised; nothing when the patient has no active enrollment. The same
-    rules as the nightly run, so the nightly run then finds nothing new."""
+    rules as the nightly run, so the nightly run then finds nothing new. A review is raised
+    only when one of its signals is of the event's kind (``EVENT_SIGNALS``; any for other
+    triggers such as "manual")."""
     enrollment = (
         Enrollment.objects.filter(patient=patient, status=EnrollmentStatus.ACTIVE)
         .select_related("program__site", "program__level_of_care")
@@ -543,4 +560,5 @@ def on_event(
             trigger=trigger,
             request=request,
             summary=summary,
+            related=EVENT_SIGNALS.get(trigger),
         )

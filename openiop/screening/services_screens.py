@@ -50,6 +50,7 @@ from openiop.audit.models import Action
 from openiop.audit.services import record_event
 from openiop.clinical.errors import NoteConflict
 from openiop.lib.dates import zone
+from openiop.measures import engine as level_review_engine
 from openiop.medications.services import active_medications
 from openiop.programs.models import Enrollment, EnrollmentStatus
 from openiop.screening.catalog import (
@@ -813,6 +814,12 @@ def store_results(
     current.version += 1
     current.save(
         update_fields=["interpretation", "verdict", "reviewed_at", "reviewed_by", "version"]
+    )
+    # The level review runs once the result is committed; should it fail, the result stays
+    # and the nightly review-levels run catches up (robust: logged, not raised).
+    transaction.on_commit(
+        lambda: level_review_engine.on_event(current.patient, trigger="screen", request=request),
+        robust=True,
     )
     _audit(
         current,
