@@ -163,3 +163,56 @@ def test_the_error_is_announced_at_the_top_too(director, program):
     assert top < body.index('data-testid="rules-table"')
     assert "not valid JSON" in body[top : body.index("</div>", top)]
     assert "Residential 3.x" in body  # levels shown with their codes
+
+
+def _try(ratings=(0, 1, 0, 0, 0, 0), **extra):
+    data = {"action": "preview", "note": "", "version": 0, "try_edition": "3"}
+    for n, value in enumerate(ratings, start=1):
+        data[f"try_rating_{n}"] = str(value)
+    data.update(extra)
+    return data
+
+
+def test_try_it_compares_the_draft_without_saving(director, program):
+    response = director.post(_url(program), {**_try(), "rules": _extra_rule_json()})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'data-testid="preview-current">1<' in body
+    assert 'data-testid="preview-draft">2.1<' in body
+    assert "decided by any-mild" in body
+    assert "The draft changes the indication" in body
+    assert not PlacementRuleTable.objects.exists()
+    # The draft stays in the editor.
+    assert "Any mild rating: IOP at least." in body
+
+
+def test_try_it_uses_criteria_contraindications_and_edition(director, program):
+    data = {
+        **_try((0, 0, 0, 0, 0, 0), try_edition="4", try_criterion_5="yes"),
+        "rules": _extra_rule_json(),
+        "try_contraindications": ["failed_iop"],
+    }
+    body = director.post(_url(program), data).content.decode()
+    assert 'data-testid="preview-current">2.5<' in body
+    assert "decided by failed-iop" in body
+    assert "The draft changes the indication" not in body
+
+
+def test_try_it_with_a_broken_draft(director, program):
+    response = director.post(_url(program), {**_try(), "rules": "[{"})
+    assert response.status_code == 422
+    body = response.content.decode()
+    assert 'data-testid="preview-current">1<' in body
+    assert "Your draft has an error" in body
+    assert 'data-testid="rules-error"' in body
+
+
+def test_try_it_refuses_a_rating_off_the_scale(director, program):
+    response = director.post(
+        _url(program), {**_try(), "rules": _extra_rule_json(), "try_rating_2": "7"}
+    )
+    assert response.status_code == 422
+    body = response.content.decode()
+    assert 'data-testid="rules-preview"' not in body
+    top = body.index('data-testid="rules-not-saved"')
+    assert "D2: Select a valid choice. 7 is not one of the available choices." in body[top:]

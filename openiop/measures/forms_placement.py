@@ -19,6 +19,7 @@ from openiop.measures.placement import (
     MAX_RATING,
     RATING_NAMES,
     Answer,
+    Assessment,
     ContraIndication,
     Tier,
 )
@@ -206,6 +207,8 @@ class DecisionForm(forms.Form):
 
 
 class RuleTableForm(forms.Form):
+    """The table as JSON, and a sample assessment to try a draft on before saving it."""
+
     rules = forms.CharField(
         label="Rule table (JSON)",
         widget=forms.Textarea(attrs={"rows": 24, "spellcheck": "false", "class": "font-monospace"}),
@@ -217,6 +220,58 @@ class RuleTableForm(forms.Form):
         max_length=300,
     )
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+    try_edition = forms.TypedChoiceField(
+        label="Edition",
+        choices=[(3, "3rd"), (4, "4th")],
+        coerce=int,
+        required=False,
+        empty_value=3,
+    )
+    try_contraindications = forms.MultipleChoiceField(
+        label="Contra-indications",
+        choices=CONTRA_CHOICES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for number in DIMENSIONS:
+            self.fields[f"try_rating_{number}"] = forms.TypedChoiceField(
+                label=f"D{number}",
+                choices=RATING_CHOICES,
+                coerce=int,
+                required=False,
+                empty_value=0,
+                initial="0",
+            )
+        for number in CRITERIA:
+            self.fields[f"try_criterion_{number}"] = forms.ChoiceField(
+                label=f"Criterion {number}",
+                choices=ANSWER_CHOICES,
+                required=False,
+                initial=Answer.UNKNOWN.value,
+            )
+
+    def sample_fields(self) -> dict[str, list[Any]]:
+        return {
+            "ratings": [self[f"try_rating_{n}"] for n in DIMENSIONS],
+            "criteria": [self[f"try_criterion_{n}"] for n in CRITERIA],
+        }
+
+    def sample(self) -> Assessment:
+        """The sample assessment (call after ``is_valid``)."""
+        data = self.cleaned_data
+        return Assessment(
+            edition=data.get("try_edition") or 3,
+            ratings=tuple(data.get(f"try_rating_{n}") or 0 for n in DIMENSIONS),
+            criteria=tuple(
+                data.get(f"try_criterion_{n}") or Answer.UNKNOWN.value for n in CRITERIA
+            ),
+            contraindications=frozenset(
+                ContraIndication(c) for c in data.get("try_contraindications", [])
+            ),
+        )
 
 
 class ResetRulesForm(forms.Form):

@@ -41,7 +41,9 @@ from openiop.measures.placement import (
     DIMENSION_NAMES,
     RATING_NAMES,
     ContraIndication,
+    Indication,
     Rule,
+    indicate,
     rules_to_json,
 )
 from openiop.patients.access import get_patient_for_user
@@ -305,6 +307,7 @@ def _rules_page(
     *,
     form: RuleTableForm | None = None,
     status: int = 200,
+    preview: dict[str, Any] | None = None,
 ) -> HttpResponse:
     table, rules = services.current_rules(program)
     version = table.version if table is not None else 0
@@ -337,6 +340,7 @@ def _rules_page(
             "history": history,
             "is_default": table is None,
             "defaults_in_use": table is not None and rules == DEFAULT_RULES,
+            "preview": preview,
         },
         status=status,
     )
@@ -358,6 +362,8 @@ def placement_rules_view(request: HttpRequest, program_id: int) -> HttpResponse:
         return _rules_page(request, program)
     form = RuleTableForm(request.POST)
     status = 422
+    if request.POST.get("action") == "preview":
+        return _preview(request, program, form)
     if form.is_valid():
         try:
             table = services.save_rule_table(
@@ -377,6 +383,32 @@ def placement_rules_view(request: HttpRequest, program_id: int) -> HttpResponse:
             messages.success(request, f"{program.name}: rule table version {table.version} saved.")
             return redirect("setup-placement-rules", program.pk)
     return _rules_page(request, program, form=form, status=status)
+
+
+def _preview(request: HttpRequest, program: Program, form: RuleTableForm) -> HttpResponse:
+    """Run a sample assessment through the current table and the draft, saving nothing."""
+    if not form.is_valid():
+        return _rules_page(request, program, form=form, status=422)
+    sample = form.sample()
+    _, current = services.current_rules(program)
+    outcome: dict[str, Any] = {"current": _trial(indicate(sample, current), sample.edition)}
+    try:
+        draft = services.parse_rules(form.cleaned_data["rules"])
+    except ValidationError as exc:
+        apply_errors(form, exc)
+        return _rules_page(request, program, form=form, status=422, preview=outcome)
+    outcome["draft"] = _trial(indicate(sample, draft), sample.edition)
+    outcome["changed"] = outcome["draft"]["level"] != outcome["current"]["level"]
+    return _rules_page(request, program, form=form, preview=outcome)
+
+
+def _trial(indication: Indication, edition: int) -> dict[str, Any]:
+    return {
+        "level": indication.level,
+        "name": level_name(edition, indication.level),
+        "deciding": list(indication.deciding),
+        "fired": [f.rule_id for f in indication.fired],
+    }
 
 
 @require_POST
