@@ -174,6 +174,7 @@ def _errors(enrollment, tom, **overrides):
         ({"kind": "weekly"}, "kind", "intake or reassessment"),
         ({"contraindications": ["bored"]}, "contraindications", "Unknown"),
         ({"assessed_on": TODAY + timedelta(days=1)}, "assessed_on", "future"),
+        ({"assessed_on": date(1989, 12, 31)}, "assessed_on", "before the patient was born"),
         ({"provided_level": "9"}, "provided_level", "not a level of the 3rd edition"),
         ({"provided_level": "2.5"}, "reason", "required"),
     ],

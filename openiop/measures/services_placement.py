@@ -424,6 +424,8 @@ def record_placement(
     assessed_on = assessed_on or today
     if assessed_on > today:
         errors["assessed_on"] = "The assessment date cannot be in the future."
+    elif assessed_on < patient.date_of_birth:
+        errors["assessed_on"] = "The assessment date is before the patient was born."
     reason = (reason or "").strip() if isinstance(reason, str) else ""
     if len(reason) > MAX_NOTE:
         errors["reason"] = f"Keep the reason to {MAX_NOTE} characters."
