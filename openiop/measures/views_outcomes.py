@@ -39,12 +39,12 @@ CSV_HEADER = ["measure", "label", "n", "value", "unit", "too_few", "definition"]
 
 # Chart frame in SVG user units.
 WIDTH = 720
+HALF_WIDTH = 440  # the charts in half-width cards: fewer units, so the text stays legible
 HEIGHT = 240
 LEFT = 44
 RIGHT = 12
 TOP = 14
 BOTTOM = 40
-PLOT_W = WIDTH - LEFT - RIGHT
 PLOT_H = HEIGHT - TOP - BOTTOM
 
 
@@ -106,7 +106,15 @@ class Frame:
     width: int = WIDTH
     height: int = HEIGHT
     left: int = LEFT
-    right_edge: int = WIDTH - RIGHT
+
+    @property
+    def right_edge(self) -> int:
+        return self.width - RIGHT
+
+    @property
+    def plot_w(self) -> int:
+        return self.width - LEFT - RIGHT
+
     baseline: float = TOP + PLOT_H
     label_y: float = TOP + PLOT_H + 16
     sublabel_y: float = TOP + PLOT_H + 30
@@ -121,12 +129,16 @@ def _ticks(top: int, step: int, suffix: str = "") -> list[Tick]:
 
 
 def _bars(
-    items: Sequence[tuple[str, str, str, Decimal | None, str]], *, top: float, label_every: int = 1
+    items: Sequence[tuple[str, str, str, Decimal | None, str]],
+    *,
+    top: float,
+    label_every: int = 1,
+    frame: Frame,
 ) -> list[Bar]:
     """(label, sublabel, title, value, css) → bars in equal slots; None draws nothing."""
     if not items:
         return []
-    slot = PLOT_W / len(items)
+    slot = frame.plot_w / len(items)
     width = max(slot * 0.7, 1.0)
     bars = []
     for index, (label, sublabel, title, value, css) in enumerate(items):
@@ -167,7 +179,7 @@ def _score_bars(report: OutcomesReport) -> list[Bar]:
                     css,
                 )
             )
-    return _bars(items, top=27)
+    return _bars(items, top=27, frame=Frame(width=HALF_WIDTH))
 
 
 def _percent_bars(rows: Sequence[tuple[str, str, Decimal | None, int]], what: str) -> list[Bar]:
@@ -183,14 +195,14 @@ def _percent_bars(rows: Sequence[tuple[str, str, Decimal | None, int]], what: st
         )
         for label, sublabel, value, n in rows
     ]
-    return _bars(items, top=100, label_every=label_every)
+    return _bars(items, top=100, label_every=label_every, frame=Frame())
 
 
 @dataclass(frozen=True)
 class RetentionLine:
     points: str
     dots: list[tuple[float, float, int, Decimal | None]]
-    labels: list[tuple[float, int]]
+    labels: list[tuple[float, int, str]]
 
 
 def _retention_line(report: OutcomesReport) -> RetentionLine:
@@ -198,7 +210,7 @@ def _retention_line(report: OutcomesReport) -> RetentionLine:
     last = RETENTION_DAYS[-1]
 
     def x(day: int) -> float:
-        return round(LEFT + day / last * PLOT_W, 1)
+        return round(LEFT + day / last * Frame(width=HALF_WIDTH).plot_w, 1)
 
     coords = [(x(0), _y(100, 100))]
     dots = []
@@ -213,7 +225,10 @@ def _retention_line(report: OutcomesReport) -> RetentionLine:
     return RetentionLine(
         points=" ".join(f"{a},{b}" for a, b in coords),
         dots=dots,
-        labels=[(x(day), day) for day in (0, *RETENTION_DAYS)],
+        labels=[
+            (x(day), day, "start" if day == 0 else "end" if day == last else "middle")
+            for day in (0, *RETENTION_DAYS)
+        ],
     )
 
 
@@ -275,6 +290,7 @@ def outcomes_view(request: HttpRequest) -> HttpResponse:
         "programs": programs,
         "small_n": SMALL_N,
         "frame": Frame(),
+        "half": Frame(width=HALF_WIDTH),
         "score_bars": _score_bars(report),
         "score_ticks": _ticks(27, 3),
         "percent_ticks": _ticks(100, 20, "%"),
