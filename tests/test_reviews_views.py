@@ -328,3 +328,70 @@ def test_it_refuses_a_review_of_another_enrollment_on_the_transfer_form(as_tom, 
     url = reverse("enrollment-transfer", args=[other_patient.pk, other.pk])
     assert as_tom.get(f"{url}?review={review.pk}").status_code == 404
     assert as_tom.get(f"{url}?review=abc").status_code == 404
+
+
+# --- the chart panel ---------------------------------------------------------------------
+
+
+def _chart(client, patient):
+    return client.get(reverse("patient-chart", args=[patient.pk]))
+
+
+def test_the_chart_shows_open_reviews_first_and_the_decided_ones(as_tom, case, tom):
+    patient, _, review, _ = case
+    page = _chart(as_tom, patient).content.decode()
+    assert 'data-testid="chart-reviews-open"' in page
+    assert reverse("review-detail", args=[review.pk]) in page
+    assert "Unexpected screens" in page
+
+    as_tom.post(
+        _url("review-dismiss", review),
+        {"dismiss-version": review.version, "dismiss-reason": "Talked it through"},
+    )
+    page = _chart(as_tom, patient).content.decode()
+
+    assert 'data-testid="chart-reviews-open"' not in page
+    assert "<strong>dismissed</strong> by Tom Fakename" in page
+    assert "Talked it through" in page
+
+
+def test_the_chart_says_when_there_is_no_review(as_tom, site, tom):
+    patient, _ = enrolled(site, therapist=tom, admitted_on=today_at(site))
+
+    assert 'data-testid="chart-reviews-empty"' in _chart(as_tom, patient).content.decode()
+
+
+def test_the_chart_hides_reviews_from_the_front_desk(client, site, case):
+    fran = make_user("fran", site=site, role="front_desk")
+    sign_in(client, fran, site=site)
+    patient, _, _, _ = case
+
+    assert 'data-testid="chart-reviews"' not in _chart(client, patient).content.decode()
+
+
+def test_the_chart_panel_costs_the_same_for_one_review_or_many(as_tom, case):
+    patient, enrollment, review, _ = case
+    from django.utils import timezone
+
+    with CaptureQueriesContext(connection) as one:
+        _chart(as_tom, patient)
+    for index in range(6):
+        LevelReview.objects.create(
+            enrollment=enrollment,
+            patient=patient,
+            site=patient.site,
+            direction="step_down",
+            signals=[{"code": "hours_met", "evidence": "Hours met", "dates": []}],
+            fingerprint=f"{index:064d}",
+            trigger="nightly",
+            created_at=timezone.now(),
+            state="dismissed",
+            decided_at=timezone.now(),
+            decided_by=review.enrollment.primary_therapist,
+            reason=f"Not yet ({index})",
+        )
+    with CaptureQueriesContext(connection) as many:
+        page = _chart(as_tom, patient).content.decode()
+
+    assert "Not yet (5)" in page
+    assert len(many) == len(one)

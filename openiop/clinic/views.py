@@ -19,7 +19,13 @@ from openiop.audit.services import record_event
 from openiop.clinic import queries
 from openiop.clinic.charts import hours_chart
 from openiop.clinical import chart_documents, chart_notes, chart_plans
-from openiop.measures import chart_measures, chart_placement, chart_safety, chart_trends
+from openiop.measures import (
+    chart_measures,
+    chart_placement,
+    chart_reviews,
+    chart_safety,
+    chart_trends,
+)
 from openiop.medications import chart_medications
 from openiop.patients.access import get_patient_for_user
 from openiop.scheduling.curriculum import patient_curriculum
@@ -74,6 +80,7 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
         "screens": chart_screens.panel(request, patient),
         "medications": chart_medications.panel(request, patient),
         "placement": chart_placement.panel(request, patient),
+        "reviews": chart_reviews.panel(request, patient),
         "safety": chart_safety.panel(request, patient),
         "trends": chart_trends.panel(request, patient),
         "measures": chart_measures.panel(request, patient),
