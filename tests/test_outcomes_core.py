@@ -9,7 +9,6 @@ import pytest
 
 from openiop.lib.dates import IsoWeek
 from openiop.measures.outcomes import (
-    CoveredWeek,
     Ending,
     RangeError,
     Score,
@@ -19,7 +18,7 @@ from openiop.measures.outcomes import (
     check_range,
     closed_weeks,
     completion_of,
-    covered_weeks,
+    covered_range,
     default_range,
     months_between,
     pair_for,
@@ -187,35 +186,30 @@ def test_it_lists_closed_weeks_wholly_inside_the_range():
 
 def test_it_judges_only_weeks_an_enrollment_covers_entirely():
     weeks = [IsoWeek(2026, 10), IsoWeek(2026, 11), IsoWeek(2026, 12)]  # Mar 2, 9, 16
-    covered = covered_weeks(
-        [
-            (1, date(2026, 3, 2), None, Decimal(9)),
-            (2, date(2026, 3, 4), date(2026, 3, 22), Decimal(9)),  # admitted Wed, out Sun
-            (3, date(2026, 3, 2), date(2026, 3, 20), Decimal(9)),  # out on a Friday
-        ],
-        weeks,
-    )
-    assert {(c.patient_id, c.week_index) for c in covered} == {
-        (1, 0),
-        (1, 1),
-        (1, 2),
-        (2, 1),
-        (2, 2),
-        (3, 0),
-        (3, 1),
-    }
+    assert list(covered_range(date(2026, 3, 2), None, weeks)) == [0, 1, 2]
+    assert list(covered_range(date(2026, 2, 1), None, weeks)) == [0, 1, 2]
+    # Admitted on a Wednesday, discharged on a Sunday: from the next week to that Sunday's.
+    assert list(covered_range(date(2026, 3, 4), date(2026, 3, 22), weeks)) == [1, 2]
+    # Discharged on a Friday: that week is partial.
+    assert list(covered_range(date(2026, 3, 2), date(2026, 3, 20), weeks)) == [0, 1]
+    assert list(covered_range(date(2026, 3, 2), date(2026, 3, 7), weeks)) == []
+    assert list(covered_range(date(2026, 3, 2), date(2026, 3, 8), weeks)) == [0]
+    assert list(covered_range(date(2026, 3, 17), None, weeks)) == []
+    assert list(covered_range(date(2026, 1, 5), date(2026, 2, 20), weeks)) == []
+    assert list(covered_range(date(2026, 3, 2), None, [])) == []
 
 
 def test_it_compares_attended_minutes_with_the_floor_exactly():
-    weeks = [IsoWeek(2026, 10)]
-    covered = [
-        CoveredWeek(1, 0, Decimal(9)),
-        CoveredWeek(2, 0, Decimal(9)),
-        CoveredWeek(3, 0, Decimal(9)),
+    weeks = [IsoWeek(2026, 10), IsoWeek(2026, 11)]
+    spans = [
+        (1, date(2026, 3, 2), None, Decimal(9)),
+        (2, date(2026, 3, 2), None, Decimal(9)),
+        (3, date(2026, 3, 2), date(2026, 3, 8), Decimal("1.5")),
     ]
-    summary = summarize_hours(covered, {(1, 0): 540, (2, 0): 539}, weeks)
-    assert (summary.weeks[0].met, summary.weeks[0].missed) == (1, 2)
-    assert summary.share == Decimal("33.3")
+    summary = summarize_hours(spans, {(1, 0): 540, (2, 0): 539, (3, 0): 90, (2, 1): 600}, weeks)
+    assert (summary.weeks[0].met, summary.weeks[0].missed) == (2, 1)
+    assert (summary.weeks[1].met, summary.weeks[1].missed) == (1, 1)
+    assert summary.share == Decimal("60.0")
 
 
 def test_it_lists_months_across_a_year_end():

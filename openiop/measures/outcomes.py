@@ -22,11 +22,13 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
-from django.db.models import Case, Count, F, IntegerField, Q, Sum, Value, When
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db import connections
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Coalesce
 
 from openiop.accounts.models import Site
 from openiop.lib.dates import IsoWeek
@@ -323,46 +325,38 @@ class HoursSummary:
         return self.total < SMALL_N
 
 
-@dataclass(frozen=True)
-class CoveredWeek:
-    """One closed week an enrollment covered from Monday to Sunday, with its floor."""
-
-    patient_id: int
-    week_index: int
-    floor_hours: Decimal
-
-
-def covered_weeks(
-    spans: Iterable[tuple[int, date, date | None, Decimal]], weeks: Sequence[IsoWeek]
-) -> list[CoveredWeek]:
-    """The (patient, week) pairs to judge: weeks an enrollment (patient id, admitted, discharged,
-    floor) covers entirely. Partial weeks (admission or discharge mid-week, a transfer) are left
-    out: programs differ on prorating them, and judging them against a full floor would count
-    every admission week as missed."""
-    found = []
-    for patient_id, admitted_on, discharged_on, floor in spans:
-        for index, week in enumerate(weeks):
-            if admitted_on <= week.monday and (
-                discharged_on is None or discharged_on >= week.sunday
-            ):
-                found.append(CoveredWeek(patient_id, index, floor))
-    return found
+def covered_range(admitted_on: date, discharged_on: date | None, weeks: Sequence[IsoWeek]) -> range:
+    """Indexes of the consecutive ``weeks`` an enrollment covers entirely (admitted on or
+    before the Monday, discharged on or after the Sunday, or still open). Partial weeks
+    (admission or discharge mid-week, a transfer) are left out: programs differ on prorating
+    them, and judging them against a full floor would count every admission week as missed."""
+    if not weeks:
+        return range(0)
+    first_monday = weeks[0].monday
+    # Week i runs from first_monday + 7i to first_monday + 7i + 6.
+    lo = max(0, -(-(admitted_on - first_monday).days // 7))
+    hi = len(weeks) - 1
+    if discharged_on is not None:
+        hi = min(hi, ((discharged_on - first_monday).days - 6) // 7)
+    return range(lo, hi + 1)
 
 
 def summarize_hours(
-    covered: Iterable[CoveredWeek],
+    spans: Iterable[tuple[int, date, date | None, Decimal]],
     minutes: dict[tuple[int, int], int],
     weeks: Sequence[IsoWeek],
 ) -> HoursSummary:
-    """Met (attended minutes ≥ floor, compared exactly in minutes) or missed, per week."""
+    """For each week an enrollment (patient id, admitted, discharged, floor) covers entirely:
+    met (attended minutes ≥ floor, compared exactly in minutes) or missed."""
     met = [0] * len(weeks)
     missed = [0] * len(weeks)
-    for item in covered:
-        attended = minutes.get((item.patient_id, item.week_index), 0)
-        if attended >= hours_to_minutes(item.floor_hours):
-            met[item.week_index] += 1
-        else:
-            missed[item.week_index] += 1
+    for patient_id, admitted_on, discharged_on, floor in spans:
+        needed = hours_to_minutes(floor)
+        for index in covered_range(admitted_on, discharged_on, weeks):
+            if minutes.get((patient_id, index), 0) >= needed:
+                met[index] += 1
+            else:
+                missed[index] += 1
     return HoursSummary(
         weeks=tuple(
             WeekCount(week=week, met=met[i], missed=missed[i]) for i, week in enumerate(weeks)
@@ -560,25 +554,42 @@ def _measures(report: OutcomesReport) -> tuple[Measure, ...]:
     return tuple(rows)
 
 
-def _bucket(weeks: Sequence[IsoWeek], bounds: Sequence[tuple[datetime, datetime]]) -> Case:
-    """Week index of ``session__starts_at`` as a CASE nested as a binary search: a booking is
-    compared with about log2(weeks) boundaries rather than with every week of a year.
-    Weeks are consecutive, so each week's start is the previous week's end."""
+def _bucket(lookup: str, starts: Sequence[object]) -> Case:
+    """Index of the interval holding ``lookup`` as a CASE nested as a binary search over the
+    sorted interval ``starts``: a row is compared with about log2(n) boundaries rather than
+    with every week or month of the range. Rows before the first start land in interval 0;
+    the caller filters them out."""
 
     def node(low: int, high: int) -> object:
         if high - low == 1:
             return Value(low)
         middle = (low + high) // 2
         return Case(
-            When(session__starts_at__lt=bounds[middle][0], then=node(low, middle)),
+            When(**{f"{lookup}__lt": starts[middle]}, then=node(low, middle)),
             default=node(middle, high),
             output_field=IntegerField(),
         )
 
-    tree = node(0, len(weeks))
+    tree = node(0, len(starts))
     if isinstance(tree, Value):
         return Case(default=tree, output_field=IntegerField())
     return tree  # type: ignore[return-value]
+
+
+def _raw(queryset: QuerySet[Any]) -> list[tuple[Any, ...]]:
+    """The rows as the database driver returns them, without Django's per-value conversion,
+    which costs more than the query itself for the ~100,000 rows of a large organization's
+    year. Dates may come back as ISO strings (SQLite): read them with ``_day``."""
+    sql, params = queryset.query.sql_with_params()
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _day(value: date | str | None) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
 
 
 def _attended_minutes(
@@ -586,7 +597,7 @@ def _attended_minutes(
 ) -> dict[tuple[int, int], int]:
     """{(patient id, week index): minutes attended} in one GROUP BY query."""
     bounds = [week.bounds(time_zone) for week in weeks]
-    rows = (
+    query = (
         Booking.objects.filter(
             patient_id__in=patient_ids,
             status__in=ATTENDED,
@@ -594,8 +605,8 @@ def _attended_minutes(
             session__starts_at__gte=bounds[0][0],
             session__starts_at__lt=bounds[-1][1],
         )
-        .annotate(bucket=_bucket(weeks, bounds))
-        .values("patient_id", "bucket")
+        .annotate(bucket=_bucket("session__starts_at", [start for start, _ in bounds]))
+        .values_list("patient_id", "bucket")
         .annotate(
             minutes=Coalesce(
                 Sum(Coalesce(F("minutes_attended"), F("session__duration_minutes"))), Value(0)
@@ -603,7 +614,7 @@ def _attended_minutes(
         )
         .order_by()
     )
-    return {(row["patient_id"], row["bucket"]): row["minutes"] for row in rows}
+    return {(patient_id, bucket): minutes for patient_id, bucket, minutes in _raw(query)}
 
 
 def build_report(
@@ -619,33 +630,33 @@ def build_report(
     # The cohort: admissions in the range. A transfer from another enrollment of the programs
     # reported on is not a new admission (the patient was already counted where they began).
     inside = Program.objects.filter(pk=program.pk) if program else Program.objects.filter(site=site)
-    cohort_rows = list(
-        Enrollment.objects.filter(
-            programs,
-            Q(previous__isnull=True) | ~Q(previous__program__in=inside),
-            patient__site=site,
-            admitted_on__gte=start,
-            admitted_on__lte=end,
+    cohort = Enrollment.objects.filter(
+        programs,
+        Q(previous__isnull=True) | ~Q(previous__program__in=inside),
+        patient__site=site,
+        admitted_on__gte=start,
+        admitted_on__lte=end,
+    ).order_by()
+    cohort_rows = [
+        (pk, patient_id, episode_id, _day(admitted_on))
+        for pk, patient_id, episode_id, admitted_on in _raw(
+            cohort.values_list("id", "patient_id", "episode_id", "admitted_on")
         )
-        .values_list("id", "patient_id", "episode_id", "admitted_on")
-        .order_by()
-    )
-    episode_ids = {row[2] for row in cohort_rows}
+    ]
     # An episode's end: the last discharge once no enrollment of it is active.
     episode_end: dict[int, date | None] = {}
     open_episodes: set[int] = set()
-    for episode_id, status, discharged_on in (
-        Enrollment.objects.filter(episode_id__in=episode_ids)
+    for episode_id, status, discharged_on in _raw(
+        Enrollment.objects.filter(episode_id__in=cohort.values("episode_id"))
         .values_list("episode_id", "status", "discharged_on")
         .order_by()
-        if episode_ids
-        else []
     ):
         if status == EnrollmentStatus.ACTIVE:
             open_episodes.add(episode_id)
         elif discharged_on is not None:
+            day = _day(discharged_on)
             known = episode_end.get(episode_id)
-            episode_end[episode_id] = discharged_on if known is None else max(known, discharged_on)
+            episode_end[episode_id] = day if known is None else max(known, day)
     for episode_id in open_episodes:
         episode_end[episode_id] = None
     stays = [
@@ -655,22 +666,24 @@ def build_report(
 
     # Scores: every unstruck PHQ-9 and GAD-7 of the cohort's patients since the range began.
     scores: dict[tuple[int, str], list[Score]] = defaultdict(list)
-    if cohort_rows:
-        for patient_id, instrument, taken_on, recorded_at, pk, total in (
-            MeasureResponse.objects.filter(
-                patient_id__in={row[1] for row in cohort_rows},
-                instrument__in=[code for code, _ in SCORED],
-                strike__isnull=True,
-                score__isnull=False,
-                taken_on__gte=start,
-                taken_on__lte=today,
-            )
-            .values_list("patient_id", "instrument", "taken_on", "recorded_at", "id", "score")
-            .order_by()
-        ):
-            scores[(patient_id, instrument)].append(
-                Score(taken_on=taken_on, order=(taken_on, recorded_at, pk), total=total)
-            )
+    for patient_id, instrument, taken_on, recorded_at, pk, total in _raw(
+        MeasureResponse.objects.filter(
+            patient_id__in=cohort.values("patient_id"),
+            instrument__in=[code for code, _ in SCORED],
+            strike__isnull=True,
+            score__isnull=False,
+            taken_on__gte=start,
+            taken_on__lte=today,
+        )
+        .values_list("patient_id", "instrument", "taken_on", "recorded_at", "id", "score")
+        .order_by()
+    ):
+        day = _day(taken_on)
+        # recorded_at only breaks ties within a day; the driver's value (a datetime, or an
+        # ISO string on SQLite) orders the same way.
+        scores[(patient_id, instrument)].append(
+            Score(taken_on=day, order=(day, recorded_at, pk), total=total)
+        )
     changes = []
     for instrument, improve_by in SCORED:
         pairs = []
@@ -707,18 +720,22 @@ def build_report(
             patient__site=site,
             admitted_on__lte=weeks[-1].monday,
         )
-        spans = list(
-            in_weeks.values_list(
-                "patient_id", "admitted_on", "discharged_on", "weekly_hours_min"
-            ).order_by()
-        )
+        spans = [
+            (patient_id, _day(admitted_on), _day(discharged_on), Decimal(str(floor)))
+            for patient_id, admitted_on, discharged_on, floor in _raw(
+                in_weeks.values_list(
+                    "patient_id", "admitted_on", "discharged_on", "weekly_hours_min"
+                ).order_by()
+            )
+        ]
         minutes = (
             _attended_minutes(in_weeks.values("patient_id"), weeks, site.time_zone) if spans else {}
         )
-        hours = summarize_hours(covered_weeks(spans, weeks), minutes, weeks)
+        hours = summarize_hours(spans, minutes, weeks)
 
-    counts: dict[tuple[date, str], int] = {}
-    for month, verdict, count in (
+    months = months_between(start, end)
+    counts: dict[tuple[int, str], int] = {}
+    for index, verdict, count in (
         DrugScreen.objects.filter(
             programs_for_screens(program, site),
             site=site,
@@ -727,20 +744,20 @@ def build_report(
             selected_on__gte=start,
             selected_on__lte=end,
         )
-        .annotate(month=TruncMonth("selected_on"))
+        .annotate(month=_bucket("selected_on", months))
         .values_list("month", "verdict")
         .annotate(count=Count("id"))
         .order_by()
     ):
-        counts[(month, verdict)] = count
+        counts[(index, verdict)] = count
     screens = ScreensSummary(
         months=tuple(
             MonthCount(
                 month=month,
-                expected=counts.get((month, Verdict.EXPECTED), 0),
-                unexpected=counts.get((month, Verdict.UNEXPECTED), 0),
+                expected=counts.get((index, Verdict.EXPECTED), 0),
+                unexpected=counts.get((index, Verdict.UNEXPECTED), 0),
             )
-            for month in months_between(start, end)
+            for index, month in enumerate(months)
         )
     )
     report = OutcomesReport(
