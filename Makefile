@@ -61,6 +61,7 @@ bench: $(VENV)/.synced
 	$(BIN)/python bench/iop_pages.py
 	$(BIN)/python bench/clinical_notes.py
 	$(BIN)/python bench/screen_selection.py
+	$(BIN)/python bench/outcomes_report.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts
