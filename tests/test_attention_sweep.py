@@ -168,6 +168,23 @@ def test_a_draft_note_past_its_deadline_alerts_its_author_until_signed(site, tom
     assert alert.resolution == "Cleared: note signed or deleted"
 
 
+def test_a_session_without_a_note_alerts_the_facilitator_until_a_note_is_started(site, tom):
+    case = individual(site, tom, ago_hours=30)
+    individual(site, tom, first_name="Fay", ago_hours=3)  # not overdue yet
+    sweep_site(site)
+    alert = Alert.objects.get(kind=AlertKind.NOTE_UNSIGNED)
+    assert (alert.evidence_type, alert.evidence_id) == ("session", case.session.pk)
+    assert alert.assignee == tom and alert.patient_id == case.patient.pk
+    assert alert.title == "Note not written past the program's deadline"
+    assert alert.due_at == case.session.ends_at + timedelta(hours=24)
+    draft = start_individual_note(case.session, author=tom, format="dap")
+    result = sweep_site(site)
+    assert result.resolved == {AlertKind.NOTE_UNSIGNED: 1}
+    assert result.raised == {AlertKind.NOTE_UNSIGNED: 1}
+    current = _active(AlertKind.NOTE_UNSIGNED).get()
+    assert (current.evidence_type, current.evidence_id) == ("note", draft.pk)
+
+
 def test_a_newer_placement_clears_the_placement_alert(site, program, tom):
     enrollment = _enrolled(site, program, tom)
     old = _placement(enrollment.patient, tom, days_ago=35)

@@ -16,8 +16,9 @@ their condition has cleared:
 
 * hours at risk (medium): this ISO week's status is ``at_risk`` for an active enrollment, to
   the primary therapist, due at the end of the week; cleared when the week is met or over;
-* note unsigned (medium): a draft note past its program's ``note_unsigned_hours``, to the
-  author; cleared when it is signed or deleted;
+* note unsigned (medium): an individual session past its program's ``note_unsigned_hours``
+  whose note is a draft (to the author; cleared when signed or deleted) or was never started
+  (to the facilitator; cleared once a note exists, which then has its own alert if a draft);
 * plan due (medium, high once overdue): the initial plan or the review of the latest signed
   one (``openiop.clinical.plan_due``), to the primary therapist; cleared when signed;
 * placement due (low): ``openiop.measures.services_placement.placements_due``, to the primary
@@ -38,7 +39,19 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from django.db import transaction
-from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
@@ -48,10 +61,16 @@ from openiop.audit.models import Action
 from openiop.audit.services import build_event, record_events
 from openiop.clinical import plan_due
 from openiop.clinical.models import Note, NoteKind, NoteStatus, PlanKind, PlanStatus, TreatmentPlan
-from openiop.clinical.queries_notes import _overdue_q, hours_in_use, unsigned_hours
+from openiop.clinical.queries_notes import (
+    NOTE_WORTHY_INDIVIDUAL,
+    _overdue_q,
+    hours_in_use,
+    unsigned_hours,
+)
 from openiop.lib.dates import IsoWeek, at_local, local_today, zone
 from openiop.scheduling.hours import WeekStatus
 from openiop.scheduling.hours_query import site_active_weeks
+from openiop.scheduling.models import Booking, Session, SessionKind, SessionStatus
 
 if TYPE_CHECKING:
     from openiop.accounts.models import Site, User
@@ -175,6 +194,7 @@ EVIDENCE_PAGES: dict[str, tuple[str, str, str]] = {
     "measure": ("measure-detail", "evidence", "Open the questionnaire"),
     "level_review": ("review-detail", "evidence", "Open the review"),
     "note": ("note-detail", "evidence", "Open the note"),
+    "session": ("documentation", "none", "Open the documentation worklist"),
     "enrollment_plan": ("plan-detail", "patient", "Open the plan"),
     "plan": ("plan-detail", "patient", "Open the plan"),
     "placement": ("placement-detail", "evidence", "Open the placement"),
@@ -188,7 +208,8 @@ def evidence_link(alert: Alert) -> tuple[str, str]:
     page = EVIDENCE_PAGES.get(alert.evidence_type)
     if page is not None:
         name, which, label = page
-        url = _reverse(name, alert.evidence_id if which == "evidence" else alert.patient_id)
+        ids = {"evidence": (alert.evidence_id,), "patient": (alert.patient_id,), "none": ()}
+        url = _reverse(name, *ids[which])
         if url is not None:
             return url, label
     chart = reverse("patient-chart", args=[alert.patient_id])
@@ -272,10 +293,11 @@ def wanted_hours(site: Site, *, now: datetime, today: date) -> list[Wanted]:
 
 
 def wanted_notes(site: Site, *, now: datetime) -> list[Wanted]:
-    """Draft notes of one patient past their program's deadline (two queries). The deadline
-    is the worklist's own (``openiop.clinical.queries_notes``), so both say the same."""
+    """Individual sessions past their program's deadline whose note is a draft (to the
+    author) or was never started (to the facilitator). Three queries. The deadline is the
+    documentation worklist's own (``openiop.clinical.queries_notes``), so both agree."""
     tz = zone(site.time_zone)
-    overdue = _overdue_q("session__", now, hours_in_use())
+    hours_values = hours_in_use()
     drafts = (
         Note.objects.filter(
             site=site,
@@ -284,28 +306,51 @@ def wanted_notes(site: Site, *, now: datetime) -> list[Wanted]:
             patient__isnull=False,
         )
         .annotate(unsigned_hours=unsigned_hours("session__"))
-        .filter(overdue)
+        .filter(_overdue_q("session__", now, hours_values))
         .select_related("session")
         .only("id", "patient_id", "author_id", "session__ends_at", "session__starts_at")
     )
+    came = Booking.objects.filter(
+        session=OuterRef("pk"), status__in=NOTE_WORTHY_INDIVIDUAL
+    ).order_by("pk")
+    missing = (
+        Session.objects.filter(site=site, kind=SessionKind.INDIVIDUAL, ends_at__lte=now)
+        .exclude(status=SessionStatus.CANCELLED)
+        .filter(Exists(came))
+        .exclude(Exists(Note.objects.filter(session=OuterRef("pk"), group_note__isnull=True)))
+        .annotate(
+            unsigned_hours=unsigned_hours(), patient_id=Subquery(came.values("patient_id")[:1])
+        )
+        .filter(_overdue_q("", now, hours_values))
+        .only("id", "facilitator_id", "starts_at", "ends_at")
+    )
     wanted = []
-    for note in drafts:
-        hours: int = note.unsigned_hours  # type: ignore[attr-defined]
-        held_on = timezone.localtime(note.session.starts_at, tz)
+    rows = [(note, "note", note.author_id, note.session) for note in drafts] + [
+        (session, "session", session.facilitator_id, session) for session in missing
+    ]
+    for row, evidence_type, assignee_id, session in rows:
+        hours: int = row.unsigned_hours  # type: ignore[attr-defined]
+        held_on = timezone.localtime(session.starts_at, tz)
+        started = evidence_type == "note"
         wanted.append(
             Wanted(
                 kind=AlertKind.NOTE_UNSIGNED,
                 severity=Severity.MEDIUM,
-                evidence_type="note",
-                evidence_id=note.pk,
-                assignee_id=note.author_id,
-                patient_id=note.patient_id,  # type: ignore[arg-type]
-                title="Note unsigned past the program's deadline",
-                detail=(
-                    f"The note of the session of {held_on:%b} {held_on.day} was due signed "
-                    f"within {hours} hours of the session's end."
+                evidence_type=evidence_type,
+                evidence_id=row.pk,
+                assignee_id=assignee_id,
+                patient_id=row.patient_id,  # type: ignore[union-attr]
+                title=(
+                    "Note unsigned past the program's deadline"
+                    if started
+                    else "Note not written past the program's deadline"
                 ),
-                due_at=note.session.ends_at + timedelta(hours=hours),
+                detail=(
+                    f"The note of the individual session of {held_on:%b} {held_on.day} was due"
+                    f" signed within {hours} hours of the session's end"
+                    + ("." if started else "; it has not been started.")
+                ),
+                due_at=session.ends_at + timedelta(hours=hours),
             )
         )
     return wanted
