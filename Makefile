@@ -62,6 +62,7 @@ bench: $(VENV)/.synced
 	$(BIN)/python bench/clinical_notes.py
 	$(BIN)/python bench/screen_selection.py
 	$(BIN)/python bench/outcomes_report.py
+	$(BIN)/python bench/review_engine.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts
