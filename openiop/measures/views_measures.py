@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from openiop.accounts.access import current_role, requires
 from openiop.accounts.policy import role_may
 from openiop.audit.models import Action
-from openiop.audit.services import record_event
+from openiop.audit.services import build_event, record_events
 from openiop.lib.dates import local_today
 from openiop.lib.http import parse_pk
 from openiop.measures import instruments
@@ -298,13 +298,19 @@ def measures_due(request: HttpRequest) -> HttpResponse:
     others = [] if show == "mine" else [i for i in items if i.enrollment.primary_therapist_id != me]
     # "Mine" first, then the others; one page of rows at a time for a large site.
     page = Paginator([*mine, *others], DUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    # The page names patients: one event per patient shown, written in one INSERT, so each
+    # patient's access history shows who saw them on the list (one event when it is empty).
     shown = sorted({item.patient.pk for item in page.object_list})
-    record_event(
-        request=request,
-        site=site,
-        action=Action.VIEW,
-        object_type="measures_due_list",
-        detail=(f"{show}: patients {','.join(map(str, shown))}" if shown else f"{show}: none"),
+    record_events(
+        build_event(
+            request=request,
+            site=site,
+            action=Action.VIEW,
+            object_type="measures_due_list",
+            patient_id=pk,
+            detail=f"{show}: page {page.number}",
+        )
+        for pk in shown or [None]
     )
     query = request.GET.copy()
     query.pop("page", None)
