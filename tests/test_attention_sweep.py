@@ -146,6 +146,9 @@ def test_a_plan_review_escalates_from_due_to_overdue(site, program, tom, frozen)
     assert result.escalated == 1
     alert.refresh_from_db()
     assert alert.severity == Severity.HIGH and alert.version == 2
+    event = AuditEvent.objects.get(object_type="alert", object_id=str(alert.pk))
+    assert event.detail == "severity raised to high (attention sweep)"
+    assert event.patient_id == enrollment.patient_id
     assert Alert.objects.filter(kind=AlertKind.PLAN_DUE).count() == 1
 
 

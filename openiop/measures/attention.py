@@ -448,15 +448,27 @@ def apply_wanted(site: Site, wanted: Iterable[Wanted], *, now: datetime) -> Swee
     A constant number of queries."""
     result = SweepResult(site=site.name)
     wanted_by_key = {w.key: w for w in wanted}
+    # Every active alert, and of the resolved ones only those that could match a wanted one:
+    # resolved rows pile up week after week and need not be read again.
+    evidence_ids = sorted({w.evidence_id for w in wanted_by_key.values()})
     existing = list(
-        _sweep_scope(site).values_list(
-            "pk", "kind", "evidence_type", "evidence_id", "assignee_id", "state", "severity"
+        _sweep_scope(site)
+        .filter(Q(state__in=ACTIVE_STATES) | Q(evidence_id__in=evidence_ids))
+        .values_list(
+            "pk",
+            "kind",
+            "evidence_type",
+            "evidence_id",
+            "assignee_id",
+            "state",
+            "severity",
+            "patient_id",
         )
     )
     existing_keys = set()
     cleared: dict[str, list[int]] = defaultdict(list)
-    escalate: dict[str, list[int]] = defaultdict(list)
-    for pk, kind, evidence_type, evidence_id, assignee_id, state, severity in existing:
+    escalate: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for pk, kind, evidence_type, evidence_id, assignee_id, state, severity, patient in existing:
         key = (kind, evidence_type, evidence_id, assignee_id)
         existing_keys.add(key)
         if state == AlertState.RESOLVED:
@@ -465,7 +477,7 @@ def apply_wanted(site: Site, wanted: Iterable[Wanted], *, now: datetime) -> Swee
         if want is None:
             cleared[kind].append(pk)
         elif SEVERITY_RANK[Severity(want.severity)] < SEVERITY_RANK[Severity(severity)]:
-            escalate[want.severity].append(pk)
+            escalate[want.severity].append((pk, patient))
     new = [
         Alert(
             site=site,
@@ -500,9 +512,23 @@ def apply_wanted(site: Site, wanted: Iterable[Wanted], *, now: datetime) -> Swee
         record_events(events)
         for alert in new:
             result.raised[alert.kind] = result.raised.get(alert.kind, 0) + 1
-    for severity, ids in escalate.items():
+    for severity, rows in escalate.items():
+        ids = [pk for pk, _ in rows]
         Alert.objects.filter(pk__in=ids).update(severity=severity, version=F("version") + 1)
         result.escalated += len(ids)
+    if escalate:
+        record_events(
+            build_event(
+                action=Action.UPDATE,
+                site=site,
+                object_type="alert",
+                object_id=pk,
+                patient_id=patient,
+                detail=f"severity raised to {severity} (attention sweep)",
+            )
+            for severity, rows in escalate.items()
+            for pk, patient in rows
+        )
     for kind, ids in cleared.items():
         result.resolved[kind] = resolve_cleared(ids, resolution=CLEARED[AlertKind(kind)])
     return result
