@@ -182,6 +182,12 @@ def test_it_counts_only_the_current_episode_for_intake(site, tom):
     assert measure(patient, by=tom, taken_on=date(2026, 3, 3)).occasion == Occasion.INTAKE
 
 
+def test_it_is_ad_hoc_for_a_day_before_the_episode(site, tom):
+    patient, _ = enrolled(site, therapist=tom, admitted_on=date(2026, 3, 1))
+    assert measure(patient, by=tom, taken_on=date(2026, 2, 27)).occasion == Occasion.AD_HOC
+    assert measure(patient, by=tom, taken_on=date(2026, 3, 1)).occasion == Occasion.INTAKE
+
+
 def test_it_is_ad_hoc_without_an_active_enrollment(site, tom):
     patient = make_patient(site)
     response = measure(patient, by=tom, taken_on=DAY)

@@ -103,7 +103,8 @@ def _infer_occasion(
 ) -> str:
     """Intake when this is the first (unstruck) response of the instrument in the current
     episode of care; scheduled when the program gives it every N days; otherwise ad hoc."""
-    if enrollment is None:
+    # Entered late for a day before this episode of care: it is no occasion of the episode.
+    if enrollment is None or taken_on < enrollment.episode.opened_on:
         return Occasion.AD_HOC
     earlier = MeasureResponse.objects.filter(
         patient=patient,
