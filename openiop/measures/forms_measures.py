@@ -161,7 +161,7 @@ SETTINGS_GROUPS: list[tuple[str, list[tuple[str, str, str]]]] = [
             ),
             (
                 "unexpected_window_days",
-                "… within (days)",
+                "Step up: counting unexpected screens over (days)",
                 "The window those unexpected screens are counted over.",
             ),
             (
