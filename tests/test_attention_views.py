@@ -426,3 +426,10 @@ def test_a_nurse_sees_her_own_list(client, site):
     html = client.get(reverse("attention")).content.decode()
     assert _rows(html) == 1
     assert Alert.objects.get().assignee == nia
+
+
+def test_an_id_beyond_any_key_is_not_found(therapist):
+    for name in ("alert-acknowledge", "alert-resolve"):
+        url = reverse(name, args=[1]).replace("/1/", "/99999999999999999999/")
+        response = therapist.post(url, {"version": 1, "resolution": "x"})
+        assert response.status_code == 404
