@@ -14,6 +14,7 @@ from django.utils import timezone
 from openiop.accounts.roles import Role
 from openiop.alerts.models import Alert, AlertKind, AlertState, Severity
 from openiop.audit.models import AuditEvent
+from openiop.measures.attention import evidence_link
 from tests.factories import make_user, sign_in
 from tests.factories_attention import make_alert
 from tests.factories_patients import make_patient
@@ -147,9 +148,22 @@ def test_it_marks_overdue_alerts_and_links_the_evidence_per_kind(therapist, site
     assert f'href="{reverse("patient-medications", args=[patient.pk])}"' in html
 
 
-def test_it_falls_back_to_the_chart_for_evidence_without_a_page(site, tom):
-    from openiop.measures.attention import evidence_link
+def test_it_links_questionnaires_reviews_placements_and_sessions(site, tom):
+    patient = make_patient(site, first_name="Lin", last_name="Links")
+    expected = {
+        ("measure", 11): reverse("measure-detail", args=[11]),
+        ("level_review", 12): reverse("review-detail", args=[12]),
+        ("placement", 13): reverse("placement-detail", args=[13]),
+        ("enrollment_placement", 14): reverse("placement-new", args=[patient.pk]),
+        ("enrollment_plan", 15): reverse("plan-detail", args=[patient.pk]),
+        ("session", 16): reverse("documentation"),
+    }
+    for (evidence_type, evidence_id), url in expected.items():
+        alert = make_alert(site, tom, patient, evidence_type=evidence_type, evidence_id=evidence_id)
+        assert evidence_link(alert)[0] == url, evidence_type
 
+
+def test_it_falls_back_to_the_chart_for_evidence_without_a_page(site, tom):
     alert = make_alert(site, tom, evidence_type="something_new", evidence_id=3)
     url, label = evidence_link(alert)
     assert url == reverse("patient-chart", args=[alert.patient_id])

@@ -198,7 +198,7 @@ EVIDENCE_PAGES: dict[str, tuple[str, str, str]] = {
     "enrollment_plan": ("plan-detail", "patient", "Open the plan"),
     "plan": ("plan-detail", "patient", "Open the plan"),
     "placement": ("placement-detail", "evidence", "Open the placement"),
-    "enrollment_placement": ("placement-list", "patient", "Open the placements"),
+    "enrollment_placement": ("placement-new", "patient", "Record the placement"),
     "administration": ("patient-medications", "patient", "Open the medications"),
 }
 
