@@ -244,6 +244,12 @@ def build(*, active: int, weeks: int, seed: int) -> dict[str, Any]:
             day += timedelta(days=7)
     bulk(MeasureResponse, measures, "questionnaires")
     bulk(DrugScreen, screens, "drug screens")
+    # A live database has planner statistics; a freshly bulk-loaded one has none, and
+    # PostgreSQL then guesses one row per table and picks nested loops (see iop_pages.py).
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
     return {
         "director": director,
         "site": site,

@@ -205,11 +205,14 @@ def test_it_compares_attended_minutes_with_the_floor_exactly():
         (1, date(2026, 3, 2), None, Decimal(9)),
         (2, date(2026, 3, 2), None, Decimal(9)),
         (3, date(2026, 3, 2), date(2026, 3, 8), Decimal("1.5")),
+        (4, date(2026, 3, 2), date(2026, 3, 8), Decimal("9.1")),  # 546 minutes needed
     ]
-    summary = summarize_hours(spans, {(1, 0): 540, (2, 0): 539, (3, 0): 90, (2, 1): 600}, weeks)
-    assert (summary.weeks[0].met, summary.weeks[0].missed) == (2, 1)
+    summary = summarize_hours(
+        spans, {1: {0: 540}, 2: {0: 539, 1: 600}, 3: {0: 90}, 4: {0: 545}}, weeks
+    )
+    assert (summary.weeks[0].met, summary.weeks[0].missed) == (2, 2)
     assert (summary.weeks[1].met, summary.weeks[1].missed) == (1, 1)
-    assert summary.share == Decimal("60.0")
+    assert summary.share == Decimal("50.0")
 
 
 def test_it_lists_months_across_a_year_end():

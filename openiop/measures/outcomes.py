@@ -18,13 +18,14 @@ organization, and buckets bookings into weeks in SQL like ``scheduling.hours_que
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connections
 from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
@@ -183,10 +184,11 @@ def summarize_changes(
     )
 
 
-@dataclass(frozen=True)
-class Score:
+class Score(NamedTuple):
+    """One score: a tuple, because a large organization's year has ~100,000 of them."""
+
     taken_on: date
-    order: tuple[object, ...]  # taken_on, recorded_at, id: the latest sorts last
+    order: tuple[object, ...]  # taken_on, then the response id: the latest sorts last
     total: int
 
 
@@ -343,17 +345,22 @@ def covered_range(admitted_on: date, discharged_on: date | None, weeks: Sequence
 
 def summarize_hours(
     spans: Iterable[tuple[int, date, date | None, Decimal]],
-    minutes: dict[tuple[int, int], int],
+    minutes: Mapping[int, Mapping[int, int]],
     weeks: Sequence[IsoWeek],
 ) -> HoursSummary:
     """For each week an enrollment (patient id, admitted, discharged, floor) covers entirely:
-    met (attended minutes ≥ floor, compared exactly in minutes) or missed."""
+    met (attended minutes ≥ floor) or missed. ``minutes``: patient id → week index → minutes
+    attended."""
     met = [0] * len(weeks)
     missed = [0] * len(weeks)
+    nothing: dict[int, int] = {}
     for patient_id, admitted_on, discharged_on, floor in spans:
-        needed = hours_to_minutes(floor)
+        # Minutes are whole numbers, so "≥ floor × 60" is "≥ its ceiling": exact, and an int
+        # comparison is cheaper than a Decimal one ninety thousand times.
+        needed = math.ceil(hours_to_minutes(floor))
+        attended = minutes.get(patient_id, nothing)
         for index in covered_range(admitted_on, discharged_on, weeks):
-            if minutes.get((patient_id, index), 0) >= needed:
+            if attended.get(index, 0) >= needed:
                 met[index] += 1
             else:
                 missed[index] += 1
@@ -593,13 +600,15 @@ def _day(value: date | str | None) -> date | None:
 
 
 def _attended_minutes(
-    patient_ids: object, weeks: Sequence[IsoWeek], time_zone: str
-) -> dict[tuple[int, int], int]:
-    """{(patient id, week index): minutes attended} in one GROUP BY query."""
+    site: Site, weeks: Sequence[IsoWeek], time_zone: str
+) -> dict[int, dict[int, int]]:
+    """{patient id: {week index: minutes attended in the site's sessions}} in one GROUP BY
+    query. Every patient of the site: the caller looks up those it judges, which costs less
+    than narrowing the scan to them in SQL."""
     bounds = [week.bounds(time_zone) for week in weeks]
     query = (
         Booking.objects.filter(
-            patient_id__in=patient_ids,
+            session__site=site,
             status__in=ATTENDED,
             session__status=SessionStatus.SCHEDULED,
             session__starts_at__gte=bounds[0][0],
@@ -614,7 +623,10 @@ def _attended_minutes(
         )
         .order_by()
     )
-    return {(patient_id, bucket): minutes for patient_id, bucket, minutes in _raw(query)}
+    found: dict[int, dict[int, int]] = defaultdict(dict)
+    for patient_id, bucket, minutes in _raw(query):
+        found[patient_id][bucket] = minutes
+    return found
 
 
 def build_report(
@@ -633,7 +645,6 @@ def build_report(
     cohort = Enrollment.objects.filter(
         programs,
         Q(previous__isnull=True) | ~Q(previous__program__in=inside),
-        patient__site=site,
         admitted_on__gte=start,
         admitted_on__lte=end,
     ).order_by()
@@ -666,24 +677,27 @@ def build_report(
 
     # Scores: every unstruck PHQ-9 and GAD-7 of the cohort's patients since the range began.
     scores: dict[tuple[int, str], list[Score]] = defaultdict(list)
-    for patient_id, instrument, taken_on, recorded_at, pk, total in _raw(
+    wanted = {row[1] for row in cohort_rows}
+    # By site and instrument (an index), then the cohort's patients in Python: cheaper than a
+    # semi-join on the cohort per response.
+    for patient_id, instrument, taken_on, pk, total in _raw(
         MeasureResponse.objects.filter(
-            patient_id__in=cohort.values("patient_id"),
+            site=site,
             instrument__in=[code for code, _ in SCORED],
             strike__isnull=True,
             score__isnull=False,
             taken_on__gte=start,
             taken_on__lte=today,
         )
-        .values_list("patient_id", "instrument", "taken_on", "recorded_at", "id", "score")
+        .values_list("patient_id", "instrument", "taken_on", "id", "score")
         .order_by()
     ):
+        if patient_id not in wanted:
+            continue
         day = _day(taken_on)
-        # recorded_at only breaks ties within a day; the driver's value (a datetime, or an
-        # ISO string on SQLite) orders the same way.
-        scores[(patient_id, instrument)].append(
-            Score(taken_on=day, order=(day, recorded_at, pk), total=total)
-        )
+        # Within a day the response entered last is the latest: ids grow with each entry
+        # (responses are append-only), and comparing them is cheaper than timestamps.
+        scores[(patient_id, instrument)].append(Score(day, (day, pk), total))
     changes = []
     for instrument, improve_by in SCORED:
         pairs = []
@@ -728,9 +742,7 @@ def build_report(
                 ).order_by()
             )
         ]
-        minutes = (
-            _attended_minutes(in_weeks.values("patient_id"), weeks, site.time_zone) if spans else {}
-        )
+        minutes = _attended_minutes(site, weeks, site.time_zone) if spans else {}
         hours = summarize_hours(spans, minutes, weeks)
 
     months = months_between(start, end)
