@@ -277,3 +277,24 @@ def test_a_residential_code_for_an_indicated_3x_is_not_a_difference(signed_in, e
     assert "differs" in other_row.group(1)
     detail = signed_in.get(f"/placements/{same.pk}/").content.decode()
     assert "at least <strong>Residential 3.x</strong>" in detail
+
+
+def _page_queries(client, url):
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+def test_the_detail_page_runs_constant_queries(signed_in, enrollment, tom):
+    few = make_placement(enrollment.patient, tom, (0, 0, 0, 0, 0, 0))
+    many = make_placement(
+        enrollment.patient,
+        tom,
+        (4, 4, 4, 4, 4, 4),
+        contraindications=["imminent_danger", "unsafe_home", "failed_iop"],
+        provided_level="4",
+    )
+    assert len(many.fired_rules) > 10
+    assert _page_queries(signed_in, f"/placements/{few.pk}/") == _page_queries(
+        signed_in, f"/placements/{many.pk}/"
+    )
