@@ -395,3 +395,21 @@ def test_the_chart_panel_costs_the_same_for_one_review_or_many(as_tom, case):
 
     assert "Not yet (5)" in page
     assert len(many) == len(one)
+
+
+def test_it_links_a_band_up_to_the_two_results(as_tom, site, tom):
+    from tests.factories_reviews import PHQ9, closed_weeks, response_on, week_attended
+
+    today = today_at(site)
+    patient, _ = enrolled(site, therapist=tom, admitted_on=today - timedelta(days=40))
+    for week in closed_weeks(today, 3):
+        week_attended(site, tom, patient, week, hours=9)
+    first = response_on(patient, today - timedelta(days=20), "PHQ-9", PHQ9["mild"], by=tom)
+    latest = response_on(patient, today - timedelta(days=1), "PHQ-9", PHQ9["severe"], by=tom)
+    [review] = engine.run_reviews(today=today).reviews_created
+
+    page = as_tom.get(_url("review-detail", review)).content.decode()
+
+    assert 'data-testid="signal-phq9_band_up"' in page
+    for response in (first, latest):
+        assert reverse("measure-detail", args=[response.pk]) in page

@@ -10,8 +10,8 @@ from django.urls import reverse
 
 from openiop.accounts.access import current_role
 from openiop.accounts.policy import role_may
+from openiop.measures.engine import SIGNAL_LABELS
 from openiop.measures.models import LevelReview, ReviewState
-from openiop.measures.views_reviews import SIGNAL_LABELS
 from openiop.patients.models import Patient
 
 HISTORY_LIMIT = 10

@@ -75,6 +75,20 @@ CRAVING = "CRAVING"
 ENROLLMENT_ENDED = "Enrollment ended"
 TRIGGERS = ("nightly", "measure", "screen", "week", "manual")
 
+# How a signal is named on the review page and the chart.
+SIGNAL_LABELS = {
+    "unexpected_screens": "Unexpected screens",
+    "missed_hours": "Hours floor missed",
+    "phq9_band_up": "PHQ-9 band up",
+    "gad7_band_up": "GAD-7 band up",
+    "craving_rising": "Craving rising",
+    "safety_flag": "Safety flag",
+    "screens_negative": "Screens negative",
+    "hours_met": "Hours floor met",
+    "scores_stable": "Scores stable",
+    "goals_met": "Plan goals met",
+}
+
 # The signals an event brings evidence for: ``on_event`` raises a review only when one of them
 # is among its signals, and leaves the rest (e.g. the hours of a patient whose screen was just
 # read) to the nightly run, so a result does not surface an unrelated review mid-day.

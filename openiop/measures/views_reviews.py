@@ -24,24 +24,13 @@ from openiop.accounts.policy import role_may
 from openiop.audit.models import Action
 from openiop.lib.dates import zone
 from openiop.measures import services_reviews as services
+from openiop.measures.engine import SIGNAL_LABELS
 from openiop.measures.models import LevelReview, MeasureResponse, ReviewState
 from openiop.programs.forms import apply_errors, run_service
 from openiop.screening.models import DrugScreen, ScreenStatus
 
 # A screen is called for on its local day and collected that day or, late at night, the next.
 _SLACK = timedelta(days=1)
-SIGNAL_LABELS = {
-    "unexpected_screens": "Unexpected screens",
-    "missed_hours": "Hours floor missed",
-    "phq9_band_up": "PHQ-9 band up",
-    "gad7_band_up": "GAD-7 band up",
-    "craving_rising": "Craving rising",
-    "safety_flag": "Safety flag",
-    "screens_negative": "Screens negative",
-    "hours_met": "Hours floor met",
-    "scores_stable": "Scores stable",
-    "goals_met": "Plan goals met",
-}
 _SCREEN_CODES = {"unexpected_screens", "screens_negative"}
 _SCORE_CODES = {
     "phq9_band_up": ("PHQ-9",),
