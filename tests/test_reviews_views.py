@@ -315,7 +315,9 @@ def test_it_leaves_the_enrollment_alone_when_the_review_went_stale(as_tom, case,
     )
 
     assert response.status_code == 422
-    assert "already decided" in response.content.decode()
+    page = response.content.decode()
+    assert "already decided" in page
+    assert f"review #{review.pk}</a>" in page  # the form still says which review it is for
     assert Enrollment.objects.get(pk=enrollment.pk).status == EnrollmentStatus.ACTIVE
 
 
@@ -413,3 +415,31 @@ def test_it_links_a_band_up_to_the_two_results(as_tom, site, tom):
     assert 'data-testid="signal-phq9_band_up"' in page
     for response in (first, latest):
         assert reverse("measure-detail", args=[response.pk]) in page
+
+
+@pytest.mark.parametrize("review_id", ["99999999999999999999999", "0", "424242"])
+def test_the_transfer_form_refuses_a_made_up_review_without_moving_anyone(
+    as_tom, case, php, review_id
+):
+    patient, enrollment, _, _ = case
+
+    response = as_tom.post(
+        reverse("enrollment-transfer", args=[patient.pk, enrollment.pk]),
+        {
+            "program": php.pk,
+            "on": today_at(patient.site).isoformat(),
+            "kind": "step_up",
+            "reason": "Step-up",
+            "weekly_hours_min": "20",
+            "weekly_hours_max": "30",
+            "individual_cadence": "weekly",
+            "version": enrollment.version,
+            "review": review_id,
+            "review_version": "1",
+        },
+    )
+
+    assert response.status_code == 422
+    assert "Not a review of this enrollment." in response.content.decode()
+    assert Enrollment.objects.get(pk=enrollment.pk).status == EnrollmentStatus.ACTIVE
+    assert LevelReview.objects.get().state == ReviewState.OPEN

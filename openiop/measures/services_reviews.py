@@ -46,6 +46,8 @@ if TYPE_CHECKING:
     from openiop.scheduling.enrollment import TransferResult
 
 REASON_MAX_LENGTH = 2000
+# A form-wide message: the review travels in a hidden field, which shows no error of its own.
+NOT_THIS_ENROLLMENT = "Not a review of this enrollment."
 T = TypeVar("T")
 
 
@@ -321,13 +323,21 @@ def transfer_for_review(
 
 
 def open_review_of(enrollment: Enrollment, review_id: object) -> LevelReview:
-    """The open review ``review_id`` of ``enrollment`` (for the transfer form), else
-    ValidationError on ``review``."""
+    """The review ``review_id`` of ``enrollment`` (for the transfer form; whether it is still
+    open is checked when deciding), else ValidationError."""
     try:
         pk = parse_pk(review_id, "review")
     except Http404:
-        raise ValidationError({"review": "Not a review of this enrollment."}) from None
+        raise ValidationError(NOT_THIS_ENROLLMENT) from None
     review = reviews_with_people().filter(pk=pk, enrollment=enrollment).first()
     if review is None:
-        raise ValidationError({"review": "Not a review of this enrollment."})
+        raise ValidationError(NOT_THIS_ENROLLMENT)
     return review
+
+
+def review_of(enrollment: Enrollment, review_id: object) -> LevelReview | None:
+    """``open_review_of`` for display: None instead of an error."""
+    try:
+        return open_review_of(enrollment, review_id)
+    except ValidationError:
+        return None

@@ -222,6 +222,9 @@ def transfer_view(request: HttpRequest, patient_id: int, enrollment_id: int) -> 
                     request=request,
                 )
 
+            if data["review"] is not None:
+                review = reviews.review_of(enrollment, data["review"])
+
             def transfer_accepting_review() -> services.TransferResult:
                 # A transfer from a level review accepts it in the same transaction.
                 if data["review"] is None:
