@@ -307,7 +307,7 @@ def test_it_tells_measurement_based_care_with_a_safety_alert_placements_and_revi
     for enrollment in Enrollment.objects.filter(previous__isnull=True):
         rows = MeasureResponse.objects.filter(patient=enrollment.patient, instrument="PHQ-9")
         pair = pair_for(
-            [Score(r.taken_on, (r.taken_on, r.recorded_at, r.pk), r.score) for r in rows],
+            [Score(r.taken_on, r.pk, r.score) for r in rows],
             admitted_on=enrollment.admitted_on,
             last_day=date.max,
         )

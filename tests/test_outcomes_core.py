@@ -101,8 +101,7 @@ def test_an_empty_summary_has_no_means():
 
 
 def _score(day: int, total: int, seq: int = 0) -> Score:
-    taken = D + timedelta(days=day)
-    return Score(taken_on=taken, order=(taken, seq, seq), total=total)
+    return Score(taken_on=D + timedelta(days=day), id=seq, total=total)
 
 
 def test_it_pairs_the_admission_score_with_the_latest():
