@@ -673,7 +673,7 @@ def build_report(
 ) -> OutcomesReport:
     """The report for ``program`` (None: every program of ``site``) over [start, end].
 
-    Seven queries whatever the size (four more on PostgreSQL, for its settings). The caller
+    Eight queries whatever the size (four more on PostgreSQL, for its settings). The caller
     checks the range (``check_range``) and that ``program`` is the site's.
     """
     with _big_reads():
@@ -683,7 +683,8 @@ def build_report(
 def _build_report(
     *, site: Site, program: Program | None, start: date, end: date, today: date
 ) -> OutcomesReport:
-    """Seven queries: cohort, episodes, scores, endings, hours spans, minutes, screens."""
+    """Eight queries: cohort, episodes, scores, endings, transfers, hours spans, minutes,
+    screens."""
     programs = Q(program=program) if program is not None else Q(program__site=site)
     as_of = min(end, today)
     # The cohort: admissions in the range. A transfer from another enrollment of the programs
@@ -756,17 +757,24 @@ def _build_report(
                 pairs.append(pair)
         changes.append(summarize_changes(instrument, pairs, improve_by=improve_by))
 
-    completion = completion_of(
-        Ending(status=status, discharge_reason=reason, transfer_kind=kind or "")
-        for status, reason, kind in Enrollment.objects.filter(
-            programs,
-            patient__site=site,
-            status__in=[EnrollmentStatus.DISCHARGED, EnrollmentStatus.TRANSFERRED],
-            discharged_on__gte=start,
-            discharged_on__lte=end,
+    ended = Enrollment.objects.filter(
+        programs,
+        status__in=[EnrollmentStatus.DISCHARGED, EnrollmentStatus.TRANSFERRED],
+        discharged_on__gte=start,
+        discharged_on__lte=end,
+    ).order_by()
+    # The kind of the transfer that followed, read apart: SQLite plans the reverse one-to-one
+    # join ("next") as a scan of every enrollment per ended one.
+    followed = dict(
+        _raw(
+            Enrollment.objects.filter(previous_id__in=ended.values("id"))
+            .values_list("previous_id", "transfer_kind")
+            .order_by()
         )
-        .values_list("status", "discharge_reason", "next__transfer_kind")
-        .order_by()
+    )
+    completion = completion_of(
+        Ending(status=status, discharge_reason=reason, transfer_kind=followed.get(pk) or "")
+        for pk, status, reason in _raw(ended.values_list("id", "status", "discharge_reason"))
     )
 
     weeks = closed_weeks(start, end, today)
