@@ -123,7 +123,7 @@ def test_it_runs_a_constant_number_of_queries(
     # session, user, second factor, membership; active enrollments; overlapping enrollments;
     # hours; the programs of the rows shown (tracks and therapists too when rows have them);
     # the list's audit event; the session's last-seen update (savepoint, update, release).
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(13):
         assert client.get("/at-risk/").status_code == 200
 
 

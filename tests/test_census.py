@@ -109,5 +109,5 @@ def test_it_runs_a_constant_number_of_queries(client, site, tom, size, django_as
     sign_in(client, tom, site=site)
     # session, user, second factor, membership; by level; by track; movements; the
     # session's last-seen update (savepoint, update, release).
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(11):
         assert client.get("/census/").status_code == 200

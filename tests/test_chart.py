@@ -305,8 +305,11 @@ def test_it_runs_a_constant_number_of_queries(
     # enrollments; hours; upcoming; history count and page; the session's last-seen update
     # (savepoint, update, release); the curriculum card's modules and attended-module aggregate;
     # the clinical sections: notes (1), treatment plan and relapse-prevention plan (3),
-    # disclosures (1); medications: active orders and injections (2); drug screens (1).
-    with django_assert_num_queries(24):
+    # disclosures (1); medications: active orders and injections (2); drug screens (1);
+    # the navigation's open-alert count (1); measurement-based care: the safety banner (1),
+    # the trends (1), questionnaires due and recent results (3), the latest placement (2) and
+    # level reviews (1).
+    with django_assert_num_queries(33):
         assert client.get(f"/patients/{patient.pk}/").status_code == 200
 
 

@@ -122,7 +122,7 @@ def test_the_page_runs_a_constant_number_of_queries(
     sign_in(client, priya, site=site)
     # session/user/MFA/membership (4), patient + audit (2), orders, doses, prescribers,
     # the session's last-seen update (savepoint, update, release).
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(13):
         assert client.get(_url(patient)).status_code == 200
 
 

@@ -189,7 +189,7 @@ def test_it_issues_a_constant_number_of_queries(
 
     # One more than before the curriculum: the modules offered in the header's module picker;
     # one more for the "Screen today" badges (who is called today, one query for the roster).
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(13):
         response = as_tom.get(url(session))
 
     assert len(rows(response.content.decode())) == patients

@@ -198,7 +198,7 @@ def test_the_page_keeps_its_query_count(
     run_selection(site, TODAY, rng=random.Random(1))
     # The signed-in request's own (session, user, memberships, site …) + the selection, the
     # screens with their patients, the patients on site and the audit event: whatever the size.
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(12):
         response = as_tom.get(URL)
     assert response.status_code == 200
 

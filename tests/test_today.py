@@ -184,7 +184,7 @@ def test_it_issues_a_constant_number_of_queries(
         )
         book(session, index % 4 + 1, site, status=AttendanceStatus.PRESENT)
 
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         response = as_tom.get(URL)
 
     assert len(session_ids(response)) == sessions
