@@ -41,6 +41,11 @@ _BELL = (
 _PERSON = "M12 12a5 5 0 1 0 0-10 5 5 0 0 0 0 10zm-9 10a9 9 0 0 1 18 0z"
 _ALERT = "M12 2 1 21h22zm-1 7h2v6h-2zm0 8h2v2h-2z"
 _BARS = "M3 21V10h4v11zm7 0V3h4v18zm7 0v-8h4v8z"
+_CLIPBOARD = (
+    "M9 2h6v2h3a1 1 0 0 1 1 1v16a1 1 0 0 1-1 1H6a1 1 0 0 1-1-1V5a1 1 0 0 1 1-1h3zm0 4H7v14h10"
+    "V6h-2v1H9zm1 5h6v2h-6zm0 4h6v2h-6zM8 11h1v2H8zm0 4h1v2H8z"
+)
+_TREND = "M3 3h2v16h16v2H3zm4 12 4-5 3 3 5-7 1.6 1.2-6.4 9-3-3-2.6 3.3z"
 _GEAR = (
     "M12 8a4 4 0 1 0 0 8 4 4 0 0 0 0-8zm9 5.5v-3l-2.4-.6a7 7 0 0 0-.7-1.7l1.3-2.1-2.1-2.1"
     "-2.1 1.3a7 7 0 0 0-1.7-.7L12.5 2h-3l-.6 2.6a7 7 0 0 0-1.7.7L5.1 4 3 6.1l1.3 2.1"
@@ -55,9 +60,11 @@ NAVIGATION: list[NavItem] = [
     NavItem("Screens today", "screens-today", "screens.today", _FLASK),
     NavItem("Screens and injections", "screens-week", "screens.view", _SYRINGE),
     NavItem("Attention", "attention", "alerts.view", _BELL),
+    NavItem("Questionnaires due", "measures-due", "measures.view", _CLIPBOARD),
     NavItem("Patients", "patient-list", "patients.view", _PERSON),
     NavItem("At risk this week", "at-risk", "hours.view", _ALERT),
     NavItem("Census", "census", "hours.view", _BARS),
+    NavItem("Outcomes", "outcomes", "outcomes.view", _TREND),
     NavItem("Program setup", "setup-home", "programs.view", _GEAR),
     NavItem("Staff", "staff-list", "staff.view", _PEOPLE),
     NavItem("Disclosure log", "disclosure-log", "disclosures.view", _LOG),
