@@ -302,6 +302,12 @@ class LevelReview(models.Model):
             models.UniqueConstraint(
                 fields=["enrollment", "direction", "fingerprint"], name="review_once_per_evidence"
             ),
+            # Two runs racing with different evidence still leave one open review.
+            models.UniqueConstraint(
+                fields=["enrollment", "direction"],
+                condition=Q(state="open"),
+                name="review_one_open_per_direction",
+            ),
             models.CheckConstraint(
                 condition=Q(state="open") | Q(decided_at__isnull=False),
                 name="review_decided_has_time",
