@@ -6,12 +6,18 @@ from types import ModuleType
 import pytest
 from django.apps import apps as django_apps
 from django.db import connection
+from hypothesis import settings as hypothesis_settings
 
 from openiop.accounts.roles import Role
 from openiop.audit import triggers as audit_triggers
 from openiop.clinical import triggers as clinical_triggers
 from openiop.measures import triggers as measures_triggers
 from tests.factories import make_site, make_user
+
+# Property tests judge correctness, not speed: a loaded machine (CI, parallel work) must not
+# fail them on Hypothesis's per-example deadline.
+hypothesis_settings.register_profile("openiop", deadline=None)
+hypothesis_settings.load_profile("openiop")
 
 
 @pytest.fixture
