@@ -15,7 +15,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from openiop.accounts.models import Site
+from openiop.accounts.site_commands import (
+    add_site_option,
+    chosen_sites,
+)
 from openiop.alerts.models import AlertKind
 from openiop.measures.attention import SWEEP_KINDS, SweepResult, sweep_site
 
@@ -47,17 +50,10 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("--site", help="only this site (its exact name)")
+        add_site_option(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["site"]:
-            site = Site.objects.filter(name=options["site"]).first()
-            if site is None:
-                known = ", ".join(Site.objects.order_by("name").values_list("name", flat=True))
-                raise CommandError(f"No site named {options['site']!r}. Sites: {known or 'none'}.")
-            sites = [site]
-        else:
-            sites = list(Site.objects.order_by("name"))
+        sites = chosen_sites(options["site"])
         failed = 0
         for number, site in enumerate(sites, start=1):
             try:

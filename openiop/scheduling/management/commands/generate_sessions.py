@@ -11,7 +11,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from openiop.accounts.models import Site
+from openiop.accounts.site_commands import (
+    add_site_option,
+    chosen_sites,
+)
 from openiop.scheduling.series import (
     DEFAULT_HORIZON_WEEKS,
     MAX_HORIZON_WEEKS,
@@ -40,7 +43,7 @@ class Command(BaseCommand):
             default=str(DEFAULT_HORIZON_WEEKS),
             help=f"how many weeks ahead, 1–{MAX_HORIZON_WEEKS} (default {DEFAULT_HORIZON_WEEKS})",
         )
-        parser.add_argument("--site", help="only this site (its exact name)")
+        add_site_option(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         weeks = _weeks(options["weeks"])
@@ -48,13 +51,7 @@ class Command(BaseCommand):
             check_weeks(weeks)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
-        sites = None
-        if options["site"]:
-            site = Site.objects.filter(name=options["site"]).first()
-            if site is None:
-                known = ", ".join(Site.objects.order_by("name").values_list("name", flat=True))
-                raise CommandError(f"No site named {options['site']!r}. Sites: {known or 'none'}.")
-            sites = [site]
+        sites = chosen_sites(options["site"]) if options["site"] else None
 
         def progress(summary: SiteSummary) -> None:
             self.stdout.write(

@@ -9,28 +9,20 @@ line per site; the exit status is 1 when any site was refused.
 
 from __future__ import annotations
 
-import re
 from argparse import ArgumentParser
-from datetime import date
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from openiop.accounts.models import Site
+from openiop.accounts.site_commands import (
+    add_date_option,
+    add_site_option,
+    chosen_sites,
+    parse_day,
+)
 from openiop.lib.dates import local_today, zone
 from openiop.screening.services_selection import SelectionRefused, run_selection
-
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def _day(text: str) -> date:
-    try:
-        if not _ISO_DATE.match(text):
-            raise ValueError
-        return date.fromisoformat(text)
-    except ValueError:
-        raise CommandError(f"--date must be a date like 2026-03-02, not {text!r}.") from None
 
 
 class Command(BaseCommand):
@@ -40,21 +32,12 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument(
-            "--date", help="a past day a run missed (YYYY-MM-DD); default: each site's today"
-        )
-        parser.add_argument("--site", help="only this site (its exact name)")
+        add_date_option(parser, "a past day a run missed (YYYY-MM-DD); default: each site's today")
+        add_site_option(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        day = _day(options["date"]) if options["date"] else None
-        if options["site"]:
-            site = Site.objects.filter(name=options["site"]).first()
-            if site is None:
-                known = ", ".join(Site.objects.order_by("name").values_list("name", flat=True))
-                raise CommandError(f"No site named {options['site']!r}. Sites: {known or 'none'}.")
-            sites = [site]
-        else:
-            sites = list(Site.objects.order_by("name"))
+        day = parse_day(options["date"]) if options["date"] else None
+        sites = chosen_sites(options["site"])
         refused = 0
         for site in sites:
             site_day = day or local_today(site.time_zone)
