@@ -36,7 +36,7 @@ from openiop.measures import instruments
 from openiop.measures.attention import sweep_site
 from openiop.measures.engine import run_reviews
 from openiop.measures.models import MeasureResponse, MeasureSchedule, Occasion, Respondent
-from openiop.measures.services import record_measure
+from openiop.measures.services import record_measure, unsaved_response
 from openiop.measures.services_placement import record_level_decision, record_placement
 from openiop.programs.models import Enrollment, EnrollmentStatus
 
@@ -128,31 +128,15 @@ def _row(
     by: User,
     recorded_at: datetime,
 ) -> MeasureResponse:
-    scored = instruments.score(code, answers)
-    return MeasureResponse(
+    return unsaved_response(
+        instruments.score(code, answers),
         patient_id=enrollment.patient_id,
         site_id=enrollment.program.site_id,
         enrollment=enrollment,
-        instrument=scored.code,
-        instrument_version=scored.version,
-        answers={str(number): value for number, value in scored.answers},
-        score=scored.total,
-        band=scored.band or "",
-        subscales=dict(scored.subscales),
-        flags=[
-            {
-                "code": str(flag.code),
-                "severity": str(flag.severity),
-                "detail": flag.reason,
-                "item": flag.item,
-            }
-            for flag in scored.flags
-        ],
-        has_safety_flag=scored.has_safety_flag,
         respondent=Respondent.PATIENT if code in SELF_REPORT else Respondent.STAFF,
         occasion=occasion,
         taken_on=taken_on,
-        recorded_by=by,
+        by=by,
         recorded_at=recorded_at,
     )
 

@@ -10,7 +10,7 @@ look at the new score. Responses are append-only; a wrong one is struck with a r
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
@@ -122,6 +122,47 @@ def _infer_occasion(
 
 
 @transaction.atomic
+def unsaved_response(
+    scored: instruments.Scored,
+    *,
+    patient_id: int,
+    site_id: int,
+    enrollment: Enrollment | None,
+    respondent: str,
+    occasion: str,
+    taken_on: date,
+    by: User,
+    recorded_at: datetime,
+) -> MeasureResponse:
+    """The row that stores ``scored``: the raw answers beside what the registry computed."""
+    return MeasureResponse(
+        patient_id=patient_id,
+        site_id=site_id,
+        enrollment=enrollment,
+        instrument=scored.code,
+        instrument_version=scored.version,
+        answers={str(number): value for number, value in scored.answers},
+        score=scored.total,
+        band=scored.band or "",
+        subscales=dict(scored.subscales),
+        flags=[
+            {
+                "code": str(flag.code),
+                "severity": str(flag.severity),
+                "detail": flag.reason,
+                "item": flag.item,
+            }
+            for flag in scored.flags
+        ],
+        has_safety_flag=scored.has_safety_flag,
+        respondent=respondent,
+        occasion=occasion,
+        taken_on=taken_on,
+        recorded_by=by,
+        recorded_at=recorded_at,
+    )
+
+
 def record_measure(
     *,
     patient: Patient,
@@ -159,30 +200,15 @@ def record_measure(
         occasion = _infer_occasion(
             patient=patient, instrument=instrument, enrollment=enrollment, taken_on=taken_on
         )
-    response = MeasureResponse(
-        patient=patient,
-        site=patient.site,
+    response = unsaved_response(
+        scored,
+        patient_id=patient.pk,
+        site_id=patient.site_id,
         enrollment=enrollment,
-        instrument=scored.code,
-        instrument_version=scored.version,
-        answers={str(number): value for number, value in scored.answers},
-        score=scored.total,
-        band=scored.band or "",
-        subscales=dict(scored.subscales),
-        flags=[
-            {
-                "code": str(flag.code),
-                "severity": str(flag.severity),
-                "detail": flag.reason,
-                "item": flag.item,
-            }
-            for flag in scored.flags
-        ],
-        has_safety_flag=scored.has_safety_flag,
         respondent=str(respondent),
         occasion=str(occasion),
         taken_on=taken_on,
-        recorded_by=by,
+        by=by,
         recorded_at=timezone.now(),
     )
     response.full_clean()
