@@ -285,7 +285,9 @@ def test_acknowledge_with_an_action_then_resolve(therapist, site, tom):
         reverse("alert-acknowledge", args=[alert.pk]),
         {"version": alert.version, "action": "Called the patient."},
     )
-    assert response.status_code == 302 and response["Location"] == reverse("attention")
+    # Back to the list, at the alert just acted on.
+    assert response.status_code == 302
+    assert response["Location"] == reverse("attention") + f"#alert-{alert.pk}"
     alert.refresh_from_db()
     assert alert.state == AlertState.ACKNOWLEDGED
     assert alert.acknowledged_by == tom and alert.acknowledgement == "Called the patient."
@@ -339,7 +341,7 @@ def test_it_returns_to_a_safe_next_and_ignores_another_host(therapist, site, tom
             {"version": other.version, "resolution": "Done.", "next": unsafe},
         )
         assert response.status_code == 302
-        assert response["Location"] == reverse("attention")
+        assert response["Location"] == reverse("attention") + f"#alert-{other.pk}"
 
 
 def test_a_failed_action_from_the_chart_keeps_next_for_the_retry(therapist, site, tom):
@@ -386,7 +388,8 @@ def test_a_director_resolves_a_therapists_alert_from_the_site_list(director, sit
         reverse("alert-resolve", args=[alert.pk]),
         {"version": 1, "resolution": "Covered while Tom is away.", "list": "site"},
     )
-    assert response.status_code == 302 and response["Location"] == reverse("attention-site")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("attention-site") + f"#alert-{alert.pk}"
     alert.refresh_from_db()
     assert alert.state == AlertState.RESOLVED and alert.resolved_by == dana
 

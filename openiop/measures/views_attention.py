@@ -233,7 +233,8 @@ def _act(request: HttpRequest, alert_id: int, *, acknowledge: bool) -> HttpRespo
     messages.success(request, f"{done}: {alert.title} ({alert.patient.display_name}).")
     if next_url:
         return redirect(next_url)
-    return redirect(reverse("attention-site" if scope == "site" else "attention"))
+    list_url = reverse("attention-site" if scope == "site" else "attention")
+    return redirect(f"{list_url}#alert-{alert.pk}")
 
 
 @require_POST
