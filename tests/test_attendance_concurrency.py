@@ -7,12 +7,8 @@ on the file lock as they do in a clinic (see tests/test_patients_concurrency.py)
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -25,35 +21,14 @@ from openiop.scheduling.models import Booking
 from tests.factories import make_site, make_user
 from tests.factories_patients import make_patient
 from tests.factories_scheduling import make_booking, make_session
+from tests.file_database import rerun_on_a_file_database
 
-ROOT = Path(__file__).resolve().parent.parent
 TABLETS = 4
-
-
-def _rerun_on_a_file_database(request: pytest.FixtureRequest, tmp_path: Path) -> bool:
-    if connection.vendor != "sqlite" or not connection.is_in_memory_db():
-        return False
-    env = {**os.environ, "SQLITE_TEST_NAME": str(tmp_path / "race.sqlite3")}
-    env.pop("DATABASE_URL", None)
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider"]
-    command.append(request.node.nodeid)
-    result = subprocess.run(  # noqa: S603 - our own interpreter and test id
-        command,
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert "1 passed" in result.stdout
-    return True
 
 
 @pytest.mark.django_db(transaction=True)
 def test_it_lets_one_of_several_simultaneous_taps_win(transactional_db, request, tmp_path):
-    if _rerun_on_a_file_database(request, tmp_path):
+    if rerun_on_a_file_database(request, tmp_path):
         return
     site = make_site()
     staff = [make_user(f"tablet{i}", site=site, role=Role.NURSE) for i in range(TABLETS)]

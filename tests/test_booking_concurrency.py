@@ -15,13 +15,9 @@ the row locks of ``lock_for_booking`` do the queuing.
 from __future__ import annotations
 
 import importlib
-import os
-import subprocess
-import sys
 import threading
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.apps import apps as django_apps
@@ -39,8 +35,8 @@ from tests.factories_enrollment import make_enrollment
 from tests.factories_patients import make_patient
 from tests.factories_programs import make_program, make_track
 from tests.factories_scheduling import make_booking, make_session
+from tests.file_database import rerun_on_a_file_database
 
-ROOT = Path(__file__).resolve().parent.parent
 PAUSE = 0.3
 
 
@@ -55,22 +51,6 @@ def seeded(transactional_db):
     """The migrations' reference data, which an earlier transactional test's flush removed."""
     for module in SEEDS:
         importlib.import_module(module).seed(django_apps, None)
-
-
-def _rerun_on_a_file_database(request: pytest.FixtureRequest, tmp_path: Path) -> bool:
-    """On in-memory SQLite, run this test again in a child pytest on a file; True if so."""
-    if connection.vendor != "sqlite" or not connection.is_in_memory_db():
-        return False
-    env = {**os.environ, "SQLITE_TEST_NAME": str(tmp_path / "race.sqlite3")}
-    env.pop("DATABASE_URL", None)
-    result = subprocess.run(  # noqa: S603 - our own interpreter and test id
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
-         request.node.nodeid],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert "1 passed" in result.stdout
-    return True
 
 
 def race(work, monkeypatch) -> list[object]:
@@ -138,7 +118,7 @@ def enrolled(site, program, track, name):
 
 @pytest.mark.django_db(transaction=True)
 def test_two_drop_ins_racing_for_the_last_seat(seeded, request, tmp_path, monkeypatch):
-    if _rerun_on_a_file_database(request, tmp_path):
+    if rerun_on_a_file_database(request, tmp_path):
         return
     site, director, therapist, program, track = clinic()
     session = make_session(site, therapist, timezone.now() + timedelta(days=2), 90, capacity=2)
@@ -153,7 +133,7 @@ def test_two_drop_ins_racing_for_the_last_seat(seeded, request, tmp_path, monkey
 
 @pytest.mark.django_db(transaction=True)
 def test_two_bookings_racing_for_one_facilitator(seeded, request, tmp_path, monkeypatch):
-    if _rerun_on_a_file_database(request, tmp_path):
+    if rerun_on_a_file_database(request, tmp_path):
         return
     site, director, therapist, program, track = clinic()
     racers = [enrolled(site, program, track, f"Racer{n}") for n in range(2)]
@@ -171,7 +151,7 @@ def test_two_bookings_racing_for_one_facilitator(seeded, request, tmp_path, monk
 
 @pytest.mark.django_db(transaction=True)
 def test_two_bookings_racing_for_one_patient(seeded, request, tmp_path, monkeypatch):
-    if _rerun_on_a_file_database(request, tmp_path):
+    if rerun_on_a_file_database(request, tmp_path):
         return
     site, director, therapist, program, track = clinic()
     other = make_user("tara", site=site, role=Role.THERAPIST, first_name="Tara")
@@ -190,7 +170,7 @@ def test_two_bookings_racing_for_one_patient(seeded, request, tmp_path, monkeypa
 
 @pytest.mark.django_db(transaction=True)
 def test_two_admissions_racing_for_one_patient(seeded, request, tmp_path, monkeypatch):
-    if _rerun_on_a_file_database(request, tmp_path):
+    if rerun_on_a_file_database(request, tmp_path):
         return
     site, director, _therapist, program, track = clinic()
     patient = make_patient(site, first_name="Casey", last_name="Sample")

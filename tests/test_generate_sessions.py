@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 import time as clock
 from datetime import UTC, date, datetime, time
 from io import StringIO
-from pathlib import Path
 
 import pytest
 import time_machine
@@ -22,8 +18,8 @@ from openiop.scheduling.models import Session
 from tests.factories import make_site, make_user
 from tests.factories_programs import make_program, make_series, make_track
 from tests.factories_scheduling import make_session
+from tests.file_database import rerun_on_a_file_database
 
-ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 2, 25, 18, 0, tzinfo=UTC)  # Wednesday Feb 25, noon in Chicago
 
 
@@ -119,26 +115,10 @@ def test_generate_sessions_rejects_a_bad_horizon(db):
 # --- Two servers at once ---------------------------------------------------------------------
 
 
-def _rerun_on_a_file_database(request: pytest.FixtureRequest, tmp_path: Path) -> bool:
-    """In-memory SQLite cannot be shared by threads as a clinic's file is: rerun on a file."""
-    if connection.vendor != "sqlite" or not connection.is_in_memory_db():
-        return False
-    env = {**os.environ, "SQLITE_TEST_NAME": str(tmp_path / "generate.sqlite3")}
-    env.pop("DATABASE_URL", None)
-    result = subprocess.run(  # noqa: S603 - our own interpreter and test id
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
-         request.node.nodeid],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert "1 passed" in result.stdout
-    return True
-
-
 def test_two_servers_at_once_create_each_session_once(
     request, tmp_path, monkeypatch, transactional_db
 ):
-    if _rerun_on_a_file_database(request, tmp_path):
+    if rerun_on_a_file_database(request, tmp_path):
         return
     site = make_site("Race Clinic")
     therapist = make_user("theo", site=site, role="therapist", first_name="Theo")

@@ -2,18 +2,15 @@
 
 SQLite's in-memory test database is shared between threads through "shared cache", whose
 table locks fail at once instead of waiting, which is not how a clinic's SQLite file behaves.
-So on an in-memory test run each test re-runs itself in a child pytest with a file database
-(``SQLITE_TEST_NAME``), where writers queue on the file lock as they do in production.
+So on an in-memory test run the racing tests run again, together, in one child pytest with a
+file database (``tests/file_database.py``), where writers queue on the file lock as they do in
+production.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 from datetime import date
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -22,8 +19,8 @@ from openiop.patients.models import Patient
 from openiop.patients.services import StaleEdit, register_patient, update_patient
 from tests.factories import make_site, make_user
 from tests.factories_patients import make_patient
+from tests.file_database import rerun_on_a_file_database
 
-ROOT = Path(__file__).resolve().parent.parent
 THREADS = 6
 EACH = 3
 
@@ -49,41 +46,11 @@ def _in_threads(work, count: int) -> list[BaseException]:
     return errors
 
 
-def _rerun_on_a_file_database(request: pytest.FixtureRequest, tmp_path: Path) -> bool:
-    """On in-memory SQLite, run this test again in a child pytest on a file; True if so."""
-    if connection.vendor != "sqlite" or not connection.is_in_memory_db():
-        return False
-    env = {**os.environ, "SQLITE_TEST_NAME": str(tmp_path / "race.sqlite3")}
-    env.pop("DATABASE_URL", None)
-    result = subprocess.run(  # noqa: S603 - our own interpreter and test id
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:randomly",
-            "-p",
-            "no:cacheprovider",
-            request.node.nodeid,
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert "1 passed" in result.stdout
-    return True
-
-
 @pytest.mark.django_db(transaction=True)
 def test_it_gives_concurrent_registrations_distinct_sequential_mrns(
     transactional_db, request, tmp_path
 ):
-    if _rerun_on_a_file_database(request, tmp_path):
+    if rerun_on_a_file_database(request, tmp_path):
         return
     site = make_site("Race Clinic")
     director = make_user("rita", site=site, role="director")
@@ -110,7 +77,7 @@ def test_it_gives_concurrent_registrations_distinct_sequential_mrns(
 def test_it_lets_exactly_one_of_two_concurrent_edits_from_one_version_win(
     transactional_db, request, tmp_path
 ):
-    if _rerun_on_a_file_database(request, tmp_path):
+    if rerun_on_a_file_database(request, tmp_path):
         return
     site = make_site("Race Clinic")
     director = make_user("rita", site=site, role="director")

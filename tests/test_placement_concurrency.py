@@ -12,14 +12,15 @@ from openiop.measures.services_placement import (
 )
 from tests.factories import make_site, make_user
 from tests.factories_placement import enrolled, make_placement
-from tests.test_patients_concurrency import _in_threads, _rerun_on_a_file_database
+from tests.file_database import rerun_on_a_file_database
+from tests.test_patients_concurrency import _in_threads
 
 THREADS = 4
 LEVELS = ["1", "2.1", "2.5", "3.5"]
 
 
 def test_concurrent_decisions_keep_the_first(request, tmp_path, transactional_db):
-    if _rerun_on_a_file_database(request, tmp_path):
+    if rerun_on_a_file_database(request, tmp_path):
         return
     site = make_site()
     tom = make_user("tom", site=site, role="therapist")
@@ -44,7 +45,7 @@ def test_concurrent_decisions_keep_the_first(request, tmp_path, transactional_db
 
 
 def test_concurrent_table_saves_make_one_version(request, tmp_path, transactional_db):
-    if _rerun_on_a_file_database(request, tmp_path):
+    if rerun_on_a_file_database(request, tmp_path):
         return
     site = make_site()
     dana = make_user("dana", site=site, role="director")

@@ -11,13 +11,14 @@ from tests.factories import make_site, make_user
 from tests.factories_enrollment import make_enrollment
 from tests.factories_patients import make_patient
 from tests.factories_programs import make_program
-from tests.test_patients_concurrency import _in_threads, _rerun_on_a_file_database
+from tests.file_database import rerun_on_a_file_database
+from tests.test_patients_concurrency import _in_threads
 
 THREADS = 4
 
 
 def test_concurrent_saves_of_the_same_version_keep_one(request, tmp_path, transactional_db):
-    if _rerun_on_a_file_database(request, tmp_path):
+    if rerun_on_a_file_database(request, tmp_path):
         return
     site = make_site()
     author = make_user("tom", site=site, role="therapist", credentials="LCSW")
@@ -39,7 +40,7 @@ def test_concurrent_saves_of_the_same_version_keep_one(request, tmp_path, transa
 
 
 def test_concurrent_plan_starts_make_one_draft(request, tmp_path, transactional_db):
-    if _rerun_on_a_file_database(request, tmp_path):
+    if rerun_on_a_file_database(request, tmp_path):
         return
     site = make_site()
     author = make_user("tom", site=site, role="therapist", credentials="LCSW")

@@ -13,7 +13,8 @@ from openiop.measures.services_reviews import ReviewConflict, dismiss_review
 from tests.factories import make_site, make_user
 from tests.factories_measures import enrolled
 from tests.factories_reviews import screen_on, today_at
-from tests.test_patients_concurrency import _in_threads, _rerun_on_a_file_database
+from tests.file_database import rerun_on_a_file_database
+from tests.test_patients_concurrency import _in_threads
 
 THREADS = 4
 
@@ -29,7 +30,7 @@ def _flagged_patient():
 
 
 def test_simultaneous_runs_raise_one_review(request, tmp_path, transactional_db):
-    if _rerun_on_a_file_database(request, tmp_path):
+    if rerun_on_a_file_database(request, tmp_path):
         return
     site, _, patient, today = _flagged_patient()
 
@@ -47,7 +48,7 @@ def test_simultaneous_runs_raise_one_review(request, tmp_path, transactional_db)
 
 
 def test_simultaneous_decisions_keep_one(request, tmp_path, transactional_db):
-    if _rerun_on_a_file_database(request, tmp_path):
+    if rerun_on_a_file_database(request, tmp_path):
         return
     _, therapist, patient, today = _flagged_patient()
     [review] = engine.on_event(patient, trigger="manual", today=today)

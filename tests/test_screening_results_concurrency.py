@@ -11,13 +11,14 @@ from openiop.screening.services_screens import ScreenConflict, record_collection
 from tests.factories import make_site, make_user
 from tests.factories_patients import make_patient
 from tests.factories_screens import collection, negatives, screen_case
-from tests.test_patients_concurrency import _in_threads, _rerun_on_a_file_database
+from tests.file_database import rerun_on_a_file_database
+from tests.test_patients_concurrency import _in_threads
 
 THREADS = 4
 
 
 def test_concurrent_results_of_one_screen_keep_one(request, tmp_path, transactional_db):
-    if _rerun_on_a_file_database(request, tmp_path):
+    if rerun_on_a_file_database(request, tmp_path):
         return
     site = make_site()
     therapist = make_user("tom", site=site, role="therapist")
@@ -38,7 +39,7 @@ def test_concurrent_results_of_one_screen_keep_one(request, tmp_path, transactio
 
 
 def test_concurrent_raises_leave_one_alert_per_person(request, tmp_path, transactional_db):
-    if _rerun_on_a_file_database(request, tmp_path):
+    if rerun_on_a_file_database(request, tmp_path):
         return
     site = make_site()
     therapist = make_user("tom", site=site, role="therapist")

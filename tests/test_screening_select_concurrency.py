@@ -14,14 +14,9 @@ an in-memory run the test re-runs itself in a child pytest on a file database
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
-import pytest
 from django.db import connection
 
 from openiop.accounts.roles import Role
@@ -33,31 +28,15 @@ from openiop.screening.services_selection import run_selection
 from tests.factories import make_site, make_user
 from tests.factories_programs import make_program
 from tests.factories_screening_select import enrolled_patient, mon_wed_fri
+from tests.file_database import rerun_on_a_file_database
 
-ROOT = Path(__file__).resolve().parent.parent
 PAUSE = 0.3
-
-
-def _rerun_on_a_file_database(request: pytest.FixtureRequest, tmp_path: Path) -> bool:
-    """On in-memory SQLite, run this test again in a child pytest on a file; True if so."""
-    if connection.vendor != "sqlite" or not connection.is_in_memory_db():
-        return False
-    env = {**os.environ, "SQLITE_TEST_NAME": str(tmp_path / "select.sqlite3")}
-    env.pop("DATABASE_URL", None)
-    result = subprocess.run(  # noqa: S603 - our own interpreter and test id
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
-         request.node.nodeid],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert "1 passed" in result.stdout
-    return True
 
 
 def test_two_servers_selecting_the_same_day_make_one_selection(
     request, tmp_path, monkeypatch, transactional_db
 ):
-    if _rerun_on_a_file_database(request, tmp_path):
+    if rerun_on_a_file_database(request, tmp_path):
         return
     site = make_site("Race Clinic")
     therapist = make_user("theo", site=site, role=Role.THERAPIST, first_name="Theo")
