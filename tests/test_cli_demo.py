@@ -7,6 +7,7 @@ import subprocess
 import sys
 from io import StringIO
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -30,7 +31,22 @@ def counts() -> tuple[int, int, int]:
 
 
 @pytest.fixture
-def served(monkeypatch):
+def no_clinic(monkeypatch):
+    """Leaves out the demo clinic's patients and history (several seconds a build): these
+    tests are about the organization, its logins and serving. ``test_demo_clinic.py`` tests
+    the clinic; the first test here builds it through the command once."""
+    built: list[dict[str, Any]] = []
+
+    def skip(**options: Any) -> SimpleNamespace:
+        built.append(options)
+        return SimpleNamespace(created=False)
+
+    monkeypatch.setattr(demo, "build_demo_clinic", skip)
+    return built
+
+
+@pytest.fixture
+def served(monkeypatch, no_clinic):
     """Records runserver instead of serving; migrate still runs for real."""
     calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
     real = demo.call_command
@@ -67,16 +83,17 @@ def test_it_builds_two_sites_and_a_staff_of_every_role(db, settings):
     assert "Two-step sign-in is OFF in the demo (REQUIRE_MFA=false); production requires it." in (
         output
     )
+    assert "Demo clinic loaded: " in output
 
 
-def test_it_says_so_when_two_step_sign_in_is_on(db, settings):
+def test_it_says_so_when_two_step_sign_in_is_on(db, no_clinic, settings):
     settings.REQUIRE_MFA = True
     output = run("--no-serve")
     assert "Two-step sign-in is ON (REQUIRE_MFA=true)" in output
     assert "is OFF" not in output
 
 
-def test_it_is_idempotent_and_prints_the_logins_again(db):
+def test_it_is_idempotent_and_prints_the_logins_again(db, no_clinic):
     first = run("--no-serve", "--seed", "7")
     before = counts()
     second = run("--no-serve", "--seed", "7")
@@ -87,7 +104,7 @@ def test_it_is_idempotent_and_prints_the_logins_again(db):
     assert table == [line for line in first.splitlines() if DEMO_PASSWORD in line]
 
 
-def test_it_restores_a_login_a_visitor_changed(db):
+def test_it_restores_a_login_a_visitor_changed(db, no_clinic):
     run("--no-serve")
     theo = User.objects.get(username="theo")
     theo.set_password("something-else-entirely-1")
@@ -99,7 +116,7 @@ def test_it_restores_a_login_a_visitor_changed(db):
     assert theo.check_password(DEMO_PASSWORD)
 
 
-def test_it_keeps_staff_added_during_the_demo(db):
+def test_it_keeps_staff_added_during_the_demo(db, no_clinic):
     run("--no-serve")
     downtown = Site.objects.get(name="Riverbend Recovery — Downtown")
     User.objects.create_user("newbie").memberships.create(site=downtown, role=Role.NURSE)
