@@ -45,7 +45,7 @@ from openiop.scheduling.models import (
     SessionStatus,
 )
 from openiop.screening.catalog import Method, Outcome, SpecimenType, Verdict, get_analyte
-from openiop.screening.interpretation import ActiveMedication, AnalyteResult, interpret
+from openiop.screening.interpretation import ActiveMedication
 from openiop.screening.models import (
     DrugScreen,
     Panel,
@@ -58,6 +58,7 @@ from openiop.screening.models import (
 )
 from openiop.screening.services_screens import (
     alert_detail,
+    interpretation_record,
     is_as_needed,
     reading_severity,
     validity_bounds,
@@ -604,7 +605,7 @@ def _collect(
     screen.version = 2  # the collection
     for at, stage_rows in stages:
         screen.version += 1
-        stored = _interpretation(stored, stage_rows, meds, screen.validity, at)
+        stored = interpretation_record(stored, stage_rows, meds, screen.validity, at=at)
         if stored["verdict"] == Verdict.UNEXPECTED.value and draft.first_unexpected is None:
             draft.first_unexpected = dict(stored)
             draft.first_unexpected_at = at
@@ -623,51 +624,6 @@ def _collect(
     screen.interpretation = stored
     screen.verdict = stored["verdict"]
     draft.results = rows
-
-
-def _interpretation(
-    before: dict[str, Any],
-    rows: list[ScreenResult],
-    meds: list[ActiveMedication],
-    validity: str,
-    at: datetime,
-) -> dict[str, Any]:
-    """The stored interpretation, in ``services_screens.interpret_screen``'s shape."""
-    reading = interpret(
-        [
-            AnalyteResult(
-                row.analyte, Method(row.method), Outcome(row.result), row.value, row.cutoff
-            )
-            for row in rows
-        ],
-        meds,
-        validity,
-    )
-    stored = dict(before)
-    stored.update(
-        {
-            "verdict": reading.verdict.value,
-            "analytes": [
-                {
-                    "analyte": item.analyte,
-                    "name": get_analyte(item.analyte).name,
-                    "verdict": item.verdict.value,
-                    "reason": item.reason,
-                    "result": item.result.value,
-                    "method": item.method.value,
-                    "explained_by": list(item.explained_by),
-                    "needs_confirmation": item.needs_confirmation,
-                }
-                for item in reading.analytes
-            ],
-            "confirmation_needed": list(reading.confirmation_needed),
-            "notes": list(reading.notes),
-            "recollect": reading.recollect,
-            "medications": sorted({m.code for m in meds}),
-            "interpreted_at": at.isoformat(),
-        }
-    )
-    return stored
 
 
 def _user_named(world: _World, username: str) -> User | None:

@@ -590,21 +590,16 @@ def _stored_results(screen: DrugScreen) -> list[ScreenResult]:
     return list(ScreenResult.objects.filter(screen=screen))
 
 
-def interpret_screen(
-    screen: DrugScreen, rows: list[ScreenResult], *, request: HttpRequest | None
-) -> None:
-    """Interpret ``rows`` against the medications on the collection day; store the
-    interpretation and verdict on ``screen`` (no save) and raise alerts when unexpected.
-    Public so the demo clinic's tests can check the demo's history against it."""
-    before = screen.verdict
-    stored = dict(screen.interpretation or {})
-    if not rows:
-        stored.pop("analytes", None)
-        screen.interpretation = stored
-        screen.verdict = ""
-        return
-    day = local_day(screen)
-    medications = active_medication_list(screen.patient_id, day)
+def interpretation_record(
+    before: dict[str, Any],
+    rows: list[ScreenResult],
+    medications: list[ActiveMedication],
+    validity: str,
+    *,
+    at: datetime,
+) -> dict[str, Any]:
+    """``before`` updated with the reading of ``rows`` against ``medications``: what a
+    screen's ``interpretation`` stores (verdict, each analyte's reading, confirmations)."""
     reading = interpret(
         [
             AnalyteResult(
@@ -613,8 +608,9 @@ def interpret_screen(
             for row in rows
         ],
         medications,
-        screen.validity or ValidityClass.VALID,
+        validity,
     )
+    stored = dict(before)
     stored.update(
         {
             "verdict": reading.verdict.value,
@@ -635,15 +631,40 @@ def interpret_screen(
             "notes": list(reading.notes),
             "recollect": reading.recollect,
             "medications": sorted({m.code for m in medications}),
-            "interpreted_at": timezone.now().isoformat(),
+            "interpreted_at": at.isoformat(),
         }
     )
+    return stored
+
+
+def interpret_screen(
+    screen: DrugScreen, rows: list[ScreenResult], *, request: HttpRequest | None
+) -> None:
+    """Interpret ``rows`` against the medications on the collection day; store the
+    interpretation and verdict on ``screen`` (no save) and raise alerts when unexpected.
+    Public so the demo clinic's tests can check the demo's history against it."""
+    before = screen.verdict
+    stored = dict(screen.interpretation or {})
+    if not rows:
+        stored.pop("analytes", None)
+        screen.interpretation = stored
+        screen.verdict = ""
+        return
+    day = local_day(screen)
+    medications = active_medication_list(screen.patient_id, day)
+    stored = interpretation_record(
+        stored,
+        rows,
+        medications,
+        screen.validity or ValidityClass.VALID,
+        at=timezone.now(),
+    )
     screen.interpretation = stored
-    screen.verdict = reading.verdict.value
+    screen.verdict = stored["verdict"]
     # New results need a new look: the screen is awaiting review again.
     screen.reviewed_at = None
     screen.reviewed_by = None
-    if reading.unexpected:
+    if stored["verdict"] == Verdict.UNEXPECTED.value:
         _alert(screen, reading_severity(screen, stored), request=request)
     elif before == Verdict.UNEXPECTED.value:
         stored["cleared_at"] = timezone.now().isoformat()
